@@ -1,0 +1,117 @@
+/* The item model (SPEC §2): a plain C struct with owned strings, its limits,
+ * its validation, and its codecs (protobuf Record/Item, JSON). */
+#ifndef EDU_ITEM_H
+#define EDU_ITEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../core/err.h"
+
+#define EDU_RECORD_FORMAT 1      /* Record.format this build writes and reads */
+#define EDU_UNIT_ID_MIN 2
+#define EDU_UNIT_ID_MAX 40
+#define EDU_ITEM_ID_MAX 64       /* "<unit>:<seq>" */
+#define EDU_TITLE_MAX 300        /* characters (code points) */
+#define EDU_SUMMARY_MAX 1000     /* characters */
+#define EDU_BODY_MAX (256 * 1024) /* bytes */
+#define EDU_SHORT_MAX 200        /* author, signer, doc_number, location, tag, unit_name: characters */
+#define EDU_URL_MAX 2000         /* bytes */
+#define EDU_TAGS_MAX 32
+#define EDU_ATTACH_MAX_COUNT 20
+#define EDU_ATTACH_MAX (10u * 1024 * 1024)       /* per attachment */
+#define EDU_ATTACH_TOTAL_MAX (20u * 1024 * 1024) /* per item */
+#define EDU_RECORD_MAX (EDU_BODY_MAX + 64 * 1024) /* an encoded Record without blobs */
+
+typedef enum edu_kind {
+	EDU_KIND_NONE = 0,
+	EDU_KIND_NEWS = 1,
+	EDU_KIND_ANNOUNCEMENT = 2,
+	EDU_KIND_DOCUMENT = 3,
+	EDU_KIND_EVENT = 4,
+} edu_kind;
+#define EDU_KIND_COUNT 5
+
+typedef struct edu_attachment {
+	char *name;
+	char *media_type;
+	uint64_t size;
+	uint8_t sha256[32];
+} edu_attachment;
+
+/* All strings are owned by the item, NUL-terminated UTF-8 in NFC, never NULL
+ * after decode (empty string when absent). */
+typedef struct edu_item {
+	char *unit;
+	uint64_t seq;
+	uint32_t version;
+	edu_kind kind;
+	bool deleted;
+	char *title;
+	char *summary;
+	char *body;
+	char **tags;
+	size_t n_tags;
+	char *author;
+	int64_t published; /* Unix seconds */
+	int64_t updated;
+	int tz_offset_min;
+	edu_attachment *attachments;
+	size_t n_attachments;
+	char *doc_number, *doc_date, *signer;  /* document */
+	int64_t starts, ends;                   /* event */
+	char *location;
+	char *unit_name;
+	char *source_url;
+	/* Not part of the signed item: filled by the store on read. */
+	int64_t received_ms;
+	bool signed_ok; /* record carried a signature that verified at this node */
+} edu_item;
+
+const char *edu_kind_name(edu_kind k);      /* "news", ...; "" for NONE */
+const char *edu_kind_label_vi(edu_kind k);  /* "Tin tức", ... */
+edu_kind edu_kind_parse(const char *s);     /* EDU_KIND_NONE when unknown */
+
+bool edu_unit_id_valid(const char *id);
+/* "<unit>:<seq>" → parts; unit_out has room for EDU_UNIT_ID_MAX + 1. */
+edu_err edu_item_id_parse(const char *id, char unit_out[EDU_UNIT_ID_MAX + 1], uint64_t *seq);
+void edu_item_id_format(char out[EDU_ITEM_ID_MAX], const char *unit, uint64_t seq);
+
+edu_item *edu_item_new(void);            /* all strings "" */
+edu_item *edu_item_dup(const edu_item *it);
+void edu_item_free(edu_item *it);        /* accepts NULL */
+
+/* Checks every SPEC §2 rule (ids, lengths in characters, UTF-8, NUL, kinds,
+ * attachment sizes, version >= 1). On failure writes a human reason. */
+edu_err edu_item_validate(const edu_item *it, char *why, size_t whylen);
+/* Normalizes every string to NFC in place (call before validate on input from users). */
+edu_err edu_item_normalize(edu_item *it);
+
+/* protobuf Item bytes. decode validates; the caller owns *out. */
+edu_err edu_item_encode(const edu_item *it, uint8_t **out, size_t *len);
+edu_err edu_item_decode(const uint8_t *buf, size_t len, edu_item **out);
+
+/* A Record: the item's exact bytes + the origin's signature. */
+typedef struct edu_record {
+	uint8_t *item;      /* serialized Item (owned) */
+	size_t item_len;
+	uint8_t sig[64];
+	bool has_sig;
+	int64_t received_ms;
+} edu_record;
+edu_err edu_record_encode(const edu_record *r, uint8_t **out, size_t *len);
+/* Checks format version and size limits; does not decode the inner item. */
+edu_err edu_record_decode(const uint8_t *buf, size_t len, edu_record *out);
+void edu_record_clear(edu_record *r); /* frees r->item */
+
+/* JSON (jansson). to_json gives the API shape: id, unit, unit_name, kind, title,
+ * summary, body, tags, author, published, updated (RFC 3339), version, deleted,
+ * attachments [{name, media_type, size, sha256 hex}], document/event fields
+ * when set, source_url when set. Caller owns the returned json_t. */
+struct json_t;
+struct json_t *edu_item_to_json(const edu_item *it, bool with_body);
+/* Fills the user-editable fields of *it from a JSON object (create/update body).
+ * Unknown keys are an error; lengths are checked by edu_item_validate afterwards. */
+edu_err edu_item_from_json(edu_item *it, const struct json_t *obj, char *why, size_t whylen);
+
+#endif
