@@ -22,6 +22,10 @@
 #define EDU_ATTACH_MAX (10u * 1024 * 1024)       /* per attachment */
 #define EDU_ATTACH_TOTAL_MAX (20u * 1024 * 1024) /* per item */
 #define EDU_RECORD_MAX (EDU_BODY_MAX + 64 * 1024) /* an encoded Record without blobs */
+#define EDU_ITEM_BYTES_MAX (EDU_RECORD_MAX - 256) /* an encoded Item: leaves room for the Record around it */
+#define EDU_TIME_MAX INT64_C(253402300799)      /* 9999-12-31T23:59:59Z: latest valid item time */
+#define EDU_TZ_MAX_MIN (23 * 60 + 59)           /* |tz_offset_min| bound (RFC 3339 ±HH:MM) */
+#define EDU_ATTACH_NAME_MAX EDU_SHORT_MAX       /* attachment name and media type: characters */
 
 typedef enum edu_kind {
 	EDU_KIND_NONE = 0,
@@ -90,6 +94,9 @@ edu_err edu_item_normalize(edu_item *it);
 /* protobuf Item bytes. decode validates; the caller owns *out. */
 edu_err edu_item_encode(const edu_item *it, uint8_t **out, size_t *len);
 edu_err edu_item_decode(const uint8_t *buf, size_t len, edu_item **out);
+/* Same, and writes a human reason on failure (why may be NULL). Bytes must be
+ * the canonical encoding edu_item_encode produces (this also rejects NULs in strings). */
+edu_err edu_item_decode_why(const uint8_t *buf, size_t len, edu_item **out, char *why, size_t whylen);
 
 /* A Record: the item's exact bytes + the origin's signature. */
 typedef struct edu_record {

@@ -48,6 +48,10 @@ void edu_store_batch_free(edu_store_batch *b); /* accepts NULL */
 edu_err edu_store_batch_put_record(edu_store_batch *b, const edu_record *r);
 /* Verifies sha256(data) == sha256 at commit; stored once. */
 edu_err edu_store_batch_put_blob(edu_store_batch *b, const uint8_t sha256[32], const void *data, size_t len);
+/* Meta keys: 1..EDU_STORE_META_KEY_MAX bytes, values up to EDU_STORE_META_VAL_MAX;
+ * keys starting with "store." belong to the store (EDU_EPERM). */
+#define EDU_STORE_META_KEY_MAX 200
+#define EDU_STORE_META_VAL_MAX (64 * 1024)
 edu_err edu_store_batch_put_meta(edu_store_batch *b, const char *key, const void *val, size_t len);
 /* Removes change-log entries with log seq <= upto (the parent holds them). */
 edu_err edu_store_batch_trim_log(edu_store_batch *b, uint64_t upto);
@@ -113,6 +117,12 @@ typedef struct edu_query {
 	uint64_t before_seq;
 	size_t limit;             /* 1..1000 */
 } edu_query;
+/* A search (q set) examines at most this many items that contain every query
+ * token (newest first); when the cap ends a page early, *more is true and the
+ * next page continues from the last item returned. Only the first
+ * EDU_STORE_QUERY_TOKENS_MAX tokens of q are used. */
+#define EDU_STORE_SEARCH_SCAN_MAX 10000
+#define EDU_STORE_QUERY_TOKENS_MAX 32
 /* Live (not deleted) items matching q, newest published first (ties: unit, seq
  * descending). *more tells whether another page exists. Caller frees with
  * edu_store_items_free. */

@@ -1,0 +1,928 @@
+/* Aggregating node: registry, downlink (children push and heartbeat over nng
+ * rep), last-known subtree status, and the topology / deployment views.
+ *
+ * Isolation: EDU_AGG_WORKERS rep contexts, each served by its own thread
+ * doing blocking aio. nng delivers a request only once it has fully arrived,
+ * so a slow or stopped child never holds a worker; a worker blocked in a
+ * commit holds only itself; replies have a send deadline. */
+#include "agg.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <sodium.h>
+#include <arpa/inet.h>
+
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "registry.h"
+#include "uplink/wire.h"
+
+#define EDU_AGG_WORKERS 8
+#define REPLY_TIMEOUT_MS 5000
+/* A unit is online when heard within this window (heartbeats every second,
+ * relayed once per level). */
+#define EDU_AGG_ONLINE_MS 5000
+/* Deployed but silent for this long: "stale" in the deployment report. */
+#define EDU_AGG_STALE_MS (24LL * 3600 * 1000)
+/* Last-known statuses are persisted (meta "agg.status.<unit>") at most this often per unit. */
+#define PERSIST_EVERY_MS 30000
+#define META_STATUS_PREFIX "agg.status."
+
+typedef struct unit_state {
+	bool seen;
+	int64_t last_seen_ms; /* local clock */
+	int64_t persisted_ms;
+	edu_node_status st;
+} unit_state;
+
+typedef struct bind {
+	uint32_t pipe;
+	int unit;
+} pipe_bind;
+
+typedef struct worker {
+	struct edu_agg *a;
+	nng_ctx ctx;
+	nng_aio *aio;
+	pthread_t thr;
+	bool started;
+} worker;
+
+struct edu_agg {
+	edu_store *store;
+	char *self_unit;
+	int self_idx;
+	edu_registry *reg;
+	void (*self_status)(edu_node_status *out, void *arg);
+	void *self_status_arg;
+
+	pthread_mutex_t mu; /* us, binds */
+	unit_state *us;     /* one per registry unit */
+	pipe_bind *binds;
+	size_t nbinds, capbinds;
+
+	char *listen_url;
+	nng_socket sock;
+	bool sock_open;
+	nng_listener listener;
+	worker workers[EDU_AGG_WORKERS];
+};
+
+/* ---- bindings ------------------------------------------------------------ */
+
+static int bound_unit(edu_agg *a, uint32_t pipe)
+{
+	size_t i;
+	int u = -1;
+	pthread_mutex_lock(&a->mu);
+	for (i = 0; i < a->nbinds; i++)
+		if (a->binds[i].pipe == pipe) {
+			u = a->binds[i].unit;
+			break;
+		}
+	pthread_mutex_unlock(&a->mu);
+	return u;
+}
+
+static edu_err bind_pipe(edu_agg *a, uint32_t pipe, int unit)
+{
+	size_t i;
+	edu_err rv = EDU_OK;
+	pthread_mutex_lock(&a->mu);
+	for (i = 0; i < a->nbinds; i++)
+		if (a->binds[i].pipe == pipe) {
+			a->binds[i].unit = unit;
+			goto out;
+		}
+	if (a->nbinds == a->capbinds) {
+		size_t nc = a->capbinds ? a->capbinds * 2 : 16;
+		pipe_bind *nb = realloc(a->binds, nc * sizeof *nb);
+		if (!nb) {
+			rv = EDU_ENOMEM;
+			goto out;
+		}
+		a->binds = nb;
+		a->capbinds = nc;
+	}
+	a->binds[a->nbinds].pipe = pipe;
+	a->binds[a->nbinds].unit = unit;
+	a->nbinds++;
+out:
+	pthread_mutex_unlock(&a->mu);
+	return rv;
+}
+
+static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	edu_agg *a = arg;
+	uint32_t id = nng_pipe_id(p);
+	size_t i;
+	int unit = -1;
+	if (ev != NNG_PIPE_EV_REM_POST)
+		return;
+	pthread_mutex_lock(&a->mu);
+	for (i = 0; i < a->nbinds; i++)
+		if (a->binds[i].pipe == id) {
+			unit = a->binds[i].unit;
+			a->binds[i] = a->binds[--a->nbinds];
+			break;
+		}
+	pthread_mutex_unlock(&a->mu);
+	if (unit >= 0)
+		edu_log(LOG_INFO, "downlink: child %s disconnected", edu_registry_unit(a->reg, unit)->id);
+}
+
+static void peer_addr(nng_pipe p, char *out, size_t len)
+{
+	nng_sockaddr sa;
+	snprintf(out, len, "?");
+	if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0)
+		return;
+	if (sa.s_family == NNG_AF_INET) {
+		const uint8_t *b = (const uint8_t *)&sa.s_in.sa_addr;
+		snprintf(out, len, "%u.%u.%u.%u:%u", b[0], b[1], b[2], b[3], (unsigned)ntohs(sa.s_in.sa_port));
+	} else if (sa.s_family == NNG_AF_INET6) {
+		snprintf(out, len, "[ipv6]:%u", (unsigned)ntohs(sa.s_in6.sa_port));
+	}
+}
+
+/* ---- status ---------------------------------------------------------------- */
+
+static void persist_statuses(edu_agg *a, const int *idx, size_t n);
+
+static void status_done(edu_store_batch *b, edu_err rv, void *arg)
+{
+	if (rv != EDU_OK)
+		edu_log(LOG_WARNING, "downlink: saving child statuses failed: %s", edu_strerror(rv));
+	edu_store_batch_free(b);
+}
+
+/* Stores what we know about units idx[0..n) in meta, asynchronously: the
+ * heartbeat reply does not wait for the disk. */
+static void persist_statuses(edu_agg *a, const int *idx, size_t n)
+{
+	edu_store_batch *b = NULL;
+	size_t i, added = 0;
+	if (n == 0 || edu_store_batch_new(&b) != EDU_OK)
+		return;
+	for (i = 0; i < n; i++) {
+		char key[64], *js;
+		json_t *o;
+		unit_state s;
+		pthread_mutex_lock(&a->mu);
+		s = a->us[idx[i]];
+		pthread_mutex_unlock(&a->mu);
+		o = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:s,s:I}", "last_seen_ms", (json_int_t)s.last_seen_ms, "role",
+		    s.st.role, "version", s.st.version, "uptime_s", (json_int_t)s.st.uptime_s, "items_total",
+		    (json_int_t)s.st.items_total, "items_own", (json_int_t)s.st.items_own, "uplink_state",
+		    s.st.uplink_state, "backlog", (json_int_t)s.st.backlog);
+		js = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (!js)
+			continue;
+		snprintf(key, sizeof key, META_STATUS_PREFIX "%s", edu_registry_unit(a->reg, idx[i])->id);
+		if (edu_store_batch_put_meta(b, key, js, strlen(js)) == EDU_OK)
+			added++;
+		free(js);
+	}
+	if (!added || edu_store_submit(a->store, b, status_done, NULL) != EDU_OK)
+		edu_store_batch_free(b);
+}
+
+static void load_statuses(edu_agg *a)
+{
+	edu_store_rd *rd = NULL;
+	size_t i, n = edu_registry_count(a->reg);
+	if (edu_store_read_begin(a->store, &rd) != EDU_OK)
+		return;
+	for (i = 0; i < n; i++) {
+		const edu_reg_unit *ru = edu_registry_unit(a->reg, (int)i);
+		char key[64], *val = NULL;
+		size_t len = 0;
+		json_t *o;
+		json_int_t seen = 0, up = 0, tot = 0, own = 0, bl = 0;
+		const char *role = "", *ver = "", *ust = "";
+		if ((int)i == a->self_idx)
+			continue;
+		snprintf(key, sizeof key, META_STATUS_PREFIX "%s", ru->id);
+		if (edu_store_meta_get(rd, key, &val, &len) != EDU_OK)
+			continue;
+		o = json_loadb(val, len, 0, NULL);
+		free(val);
+		if (!o || json_unpack(o, "{s:I,s:s,s:s,s:I,s:I,s:I,s:s,s:I}", "last_seen_ms", &seen, "role", &role,
+		    "version", &ver, "uptime_s", &up, "items_total", &tot, "items_own", &own, "uplink_state", &ust,
+		    "backlog", &bl) != 0) {
+			edu_log(LOG_WARNING, "agg: ignoring unreadable saved status of %s", ru->id);
+			json_decref(o);
+			continue;
+		}
+		a->us[i].seen = true;
+		a->us[i].last_seen_ms = seen;
+		a->us[i].persisted_ms = seen;
+		snprintf(a->us[i].st.unit, sizeof a->us[i].st.unit, "%s", ru->id);
+		snprintf(a->us[i].st.role, sizeof a->us[i].st.role, "%s", role);
+		snprintf(a->us[i].st.version, sizeof a->us[i].st.version, "%s", ver);
+		snprintf(a->us[i].st.uplink_state, sizeof a->us[i].st.uplink_state, "%s", ust);
+		a->us[i].st.uptime_s = up;
+		a->us[i].st.items_total = (uint64_t)tot;
+		a->us[i].st.items_own = (uint64_t)own;
+		a->us[i].st.backlog = (uint64_t)bl;
+		a->us[i].st.reported_ms = seen;
+		json_decref(o);
+	}
+	edu_store_read_end(rd);
+}
+
+/* ---- request handlers -------------------------------------------------------- */
+
+static nng_msg *err_reply(Edunet__Wire__Error__Code code, const char *msg)
+{
+	nng_msg *m = NULL;
+	if (edu_wire_error_nng(&m, code, msg) != EDU_OK)
+		return NULL;
+	return m;
+}
+
+static nng_msg *on_hello(edu_agg *a, nng_pipe pipe, const Edunet__Wire__Hello *h)
+{
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT;
+	Edunet__Wire__HelloAck ack = EDUNET__WIRE__HELLO_ACK__INIT;
+	nng_msg *m = NULL;
+	char addr[64], msg[200];
+	int idx = edu_registry_find(a->reg, h->unit);
+	const edu_reg_unit *ru = edu_registry_unit(a->reg, idx);
+
+	peer_addr(pipe, addr, sizeof addr);
+	if (!ru) {
+		edu_log(LOG_WARNING, "downlink: refused %s from %s: not in the units registry", h->unit, addr);
+		snprintf(msg, sizeof msg, "unit %s is not in the units registry of %s", h->unit, a->self_unit);
+		return err_reply(EDUNET__WIRE__ERROR__CODE__REFUSED, msg);
+	}
+	if (ru->parent != a->self_idx) {
+		const edu_reg_unit *p = edu_registry_unit(a->reg, ru->parent);
+		edu_log(LOG_WARNING, "downlink: refused %s from %s: the registry places it under %s, not here", h->unit,
+		    addr, p ? p->id : "(nothing: it is the root)");
+		snprintf(msg, sizeof msg, "the registry places %s under %s, not %s", h->unit, p ? p->id : "nothing",
+		    a->self_unit);
+		return err_reply(EDUNET__WIRE__ERROR__CODE__REFUSED, msg);
+	}
+	if (bind_pipe(a, nng_pipe_id(pipe), idx) != EDU_OK)
+		return err_reply(EDUNET__WIRE__ERROR__CODE__INTERNAL, "out of memory");
+	pthread_mutex_lock(&a->mu);
+	a->us[idx].seen = true;
+	a->us[idx].last_seen_ms = edu_time_now_ms();
+	snprintf(a->us[idx].st.version, sizeof a->us[idx].st.version, "%s", h->software_version);
+	pthread_mutex_unlock(&a->mu);
+	edu_log(LOG_INFO, "downlink: child %s (%s, version %s) connected from %s", h->unit, ru->name,
+	    h->software_version, addr);
+	ack.parent_unit = a->self_unit;
+	ack.time_ms = edu_time_now_ms();
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_HELLO_ACK;
+	env.hello_ack = &ack;
+	if (edu_wire_to_nng(&env, &m) != EDU_OK)
+		return NULL;
+	return m;
+}
+
+static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
+{
+	const edu_reg_unit *cu = edu_registry_unit(a->reg, child);
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT;
+	Edunet__Wire__PushAck ack = EDUNET__WIRE__PUSH_ACK__INIT;
+	Edunet__Wire__Reject *rej = NULL, **rejp = NULL;
+	edu_store_batch *b = NULL;
+	size_t *slot = NULL; /* record i -> put index in b, or SIZE_MAX when not put */
+	char (*ids)[EDU_ITEM_ID_MAX] = NULL;
+	size_t i, k = 0, nrej = 0;
+	nng_msg *m = NULL;
+	char msg[300];
+	edu_err rv;
+
+	slot = calloc(p->n_records + 1, sizeof *slot);
+	ids = calloc(p->n_records + 1, sizeof *ids);
+	rej = calloc(p->n_records + 1, sizeof *rej);
+	rejp = calloc(p->n_records + 1, sizeof *rejp);
+	if (!slot || !ids || !rej || !rejp || edu_store_batch_new(&b) != EDU_OK) {
+		m = err_reply(EDUNET__WIRE__ERROR__CODE__INTERNAL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < p->n_blobs; i++) {
+		uint8_t h[crypto_hash_sha256_BYTES];
+		crypto_hash_sha256(h, p->blobs[i]->data.data, p->blobs[i]->data.len);
+		if (memcmp(h, p->blobs[i]->sha256.data, 32) != 0) {
+			edu_log(LOG_WARNING, "downlink: refused batch from %s: blob %zu does not match its sha256", cu->id, i);
+			m = err_reply(EDUNET__WIRE__ERROR__CODE__PROTO, "blob does not match its sha256");
+			goto out;
+		}
+		if ((rv = edu_store_batch_put_blob(b, p->blobs[i]->sha256.data, p->blobs[i]->data.data,
+		    p->blobs[i]->data.len)) != EDU_OK) {
+			m = err_reply(EDUNET__WIRE__ERROR__CODE__INTERNAL, edu_strerror(rv));
+			goto out;
+		}
+	}
+	for (i = 0; i < p->n_records; i++) {
+		edu_record rec;
+		Edunet__Item *it = NULL;
+		int origin;
+		slot[i] = SIZE_MAX;
+		memset(&rec, 0, sizeof rec);
+		if (edu_record_decode(p->records[i].data, p->records[i].len, &rec) != EDU_OK ||
+		    !(it = edu_wire_item_unpack(rec.item, rec.item_len)) || !edu_wire_unit_ok(it->unit)) {
+			/* Undecodable: never acceptable, so rejected for good (and logged). */
+			edu_log(LOG_WARNING, "downlink: %s sent an undecodable record (%zu in batch up to %" PRIu64 ")",
+			    cu->id, i, p->upto);
+			snprintf(ids[i], sizeof ids[i], "?");
+			edunet__wire__reject__init(&rej[nrej]);
+			rej[nrej].index = (uint32_t)i;
+			rej[nrej].result = EDU_PUT_INVALID;
+			rej[nrej].item_id = ids[i];
+			rejp[nrej] = &rej[nrej];
+			nrej++;
+			edu_wire_item_free(it);
+			edu_record_clear(&rec);
+			continue;
+		}
+		snprintf(ids[i], sizeof ids[i], "%s:%" PRIu64, it->unit, it->seq);
+		origin = edu_registry_find(a->reg, it->unit);
+		if (origin < 0 || !edu_registry_is_under(a->reg, origin, child)) {
+			/* Identity (SPEC §6.5): one forged origin refuses the whole batch. */
+			edu_log(LOG_WARNING, "downlink: refused batch from %s: item %s has origin %s outside its subtree",
+			    cu->id, ids[i], it->unit);
+			snprintf(msg, sizeof msg, "item %s: origin %s is not in the subtree of %s", ids[i], it->unit,
+			    cu->id);
+			edu_wire_item_free(it);
+			edu_record_clear(&rec);
+			m = err_reply(EDUNET__WIRE__ERROR__CODE__REFUSED, msg);
+			goto out;
+		}
+		edu_wire_item_free(it);
+		rec.received_ms = 0;
+		rv = edu_store_batch_put_record(b, &rec);
+		edu_record_clear(&rec);
+		if (rv != EDU_OK) {
+			m = err_reply(EDUNET__WIRE__ERROR__CODE__INTERNAL, edu_strerror(rv));
+			goto out;
+		}
+		slot[i] = k++;
+	}
+	/* Durable before acknowledged (SPEC §6.1). */
+	if ((rv = edu_store_commit(a->store, b)) != EDU_OK) {
+		edu_log(LOG_ERR, "downlink: committing a batch of %zu from %s failed: %s", p->n_records, cu->id,
+		    edu_strerror(rv));
+		m = err_reply(EDUNET__WIRE__ERROR__CODE__INTERNAL, edu_strerror(rv));
+		goto out;
+	}
+	for (i = 0; i < p->n_records; i++) {
+		edu_put_result r;
+		if (slot[i] == SIZE_MAX)
+			continue;
+		r = edu_store_batch_result(b, slot[i], NULL);
+		if (r == EDU_PUT_APPLIED || r == EDU_PUT_DUPLICATE || r == EDU_PUT_STALE)
+			continue;
+		edu_log(LOG_WARNING, "downlink: rejected %s from %s (put result %d)", ids[i], cu->id, (int)r);
+		edunet__wire__reject__init(&rej[nrej]);
+		rej[nrej].index = (uint32_t)i;
+		rej[nrej].result = (uint32_t)r;
+		rej[nrej].item_id = ids[i];
+		rejp[nrej] = &rej[nrej];
+		nrej++;
+	}
+	pthread_mutex_lock(&a->mu);
+	a->us[child].seen = true;
+	a->us[child].last_seen_ms = edu_time_now_ms();
+	pthread_mutex_unlock(&a->mu);
+	ack.acked = p->upto;
+	ack.n_rejects = nrej;
+	ack.rejects = rejp;
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_PUSH_ACK;
+	env.push_ack = &ack;
+	if (edu_wire_to_nng(&env, &m) != EDU_OK)
+		m = NULL;
+out:
+	edu_store_batch_free(b);
+	free(slot);
+	free(ids);
+	free(rej);
+	free(rejp);
+	return m;
+}
+
+static nng_msg *on_heartbeat(edu_agg *a, int child, const Edunet__Wire__Heartbeat *h)
+{
+	const edu_reg_unit *cu = edu_registry_unit(a->reg, child);
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT;
+	Edunet__Wire__HeartbeatAck ack = EDUNET__WIRE__HEARTBEAT_ACK__INIT;
+	int64_t now = edu_time_now_ms();
+	int *persist = NULL;
+	size_t i, np = 0;
+	nng_msg *m = NULL;
+
+	if (strcmp(h->statuses[0]->unit, cu->id) != 0) {
+		edu_log(LOG_WARNING, "downlink: heartbeat from %s starts with %s", cu->id, h->statuses[0]->unit);
+		return err_reply(EDUNET__WIRE__ERROR__CODE__PROTO, "the first status must be the sender's own");
+	}
+	persist = malloc(h->n_statuses * sizeof *persist);
+	pthread_mutex_lock(&a->mu);
+	for (i = 0; i < h->n_statuses; i++) {
+		int idx = edu_registry_find(a->reg, h->statuses[i]->unit);
+		const edu_reg_unit *ru;
+		unit_state *us;
+		edu_node_status st;
+		if (idx < 0 || !edu_registry_is_under(a->reg, idx, child))
+			continue; /* not ours to report: ignored */
+		ru = edu_registry_unit(a->reg, idx);
+		edu_wire_status_from_pb(h->statuses[i], now, &st);
+		if (i == 0)
+			st.reported_ms = now;
+		us = &a->us[idx];
+		if (us->seen && st.reported_ms < us->last_seen_ms)
+			continue; /* older news than we have */
+		/* the registry, not the child, says where a unit sits */
+		snprintf(st.parent, sizeof st.parent, "%s",
+		    ru->parent >= 0 ? edu_registry_unit(a->reg, ru->parent)->id : "");
+		us->st = st;
+		us->seen = true;
+		us->last_seen_ms = st.reported_ms;
+		if (persist && now - us->persisted_ms >= PERSIST_EVERY_MS) {
+			us->persisted_ms = now;
+			persist[np++] = idx;
+		}
+	}
+	pthread_mutex_unlock(&a->mu);
+	if (persist)
+		persist_statuses(a, persist, np);
+	free(persist);
+	ack.time_ms = now;
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_HEARTBEAT_ACK;
+	env.heartbeat_ack = &ack;
+	if (edu_wire_to_nng(&env, &m) != EDU_OK)
+		return NULL;
+	return m;
+}
+
+/* Returns the reply, or NULL to send none (the pipe was closed). */
+static nng_msg *handle(edu_agg *a, nng_msg *req)
+{
+	nng_pipe pipe = nng_msg_get_pipe(req);
+	edu_wire_msg *m = NULL;
+	nng_msg *reply = NULL;
+	char why[256], addr[64];
+	int child;
+	edu_err rv;
+
+	rv = edu_wire_decode(nng_msg_body(req), nng_msg_len(req), &m, why, sizeof why);
+	if (rv == EDU_EVERSION) {
+		peer_addr(pipe, addr, sizeof addr);
+		edu_log(LOG_WARNING, "downlink: peer %s: %s", addr, why);
+		return err_reply(EDUNET__WIRE__ERROR__CODE__VERSION, why);
+	}
+	if (rv != EDU_OK) {
+		child = bound_unit(a, nng_pipe_id(pipe));
+		peer_addr(pipe, addr, sizeof addr);
+		edu_log(LOG_WARNING, "downlink: dropping connection from %s (%s): %s", addr,
+		    child >= 0 ? edu_registry_unit(a->reg, child)->id : "not identified", why);
+		nng_pipe_close(pipe);
+		return NULL;
+	}
+	if (m->body_case == EDUNET__WIRE__ENVELOPE__BODY_HELLO) {
+		reply = on_hello(a, pipe, m->hello);
+		goto out;
+	}
+	child = bound_unit(a, nng_pipe_id(pipe));
+	if (child < 0) {
+		reply = err_reply(EDUNET__WIRE__ERROR__CODE__NOT_BOUND, "say Hello first");
+		goto out;
+	}
+	switch (m->body_case) {
+	case EDUNET__WIRE__ENVELOPE__BODY_PUSH:
+		reply = on_push(a, child, m->push);
+		break;
+	case EDUNET__WIRE__ENVELOPE__BODY_HEARTBEAT:
+		reply = on_heartbeat(a, child, m->heartbeat);
+		break;
+	default:
+		reply = err_reply(EDUNET__WIRE__ERROR__CODE__PROTO, "not a request");
+		break;
+	}
+out:
+	edu_wire_free(m);
+	return reply;
+}
+
+static void *worker_main(void *arg)
+{
+	worker *w = arg;
+	for (;;) {
+		nng_msg *req, *reply;
+		int r;
+		nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
+		nng_ctx_recv(w->ctx, w->aio);
+		nng_aio_wait(w->aio);
+		if ((r = nng_aio_result(w->aio)) != 0) {
+			if (r == NNG_ECLOSED)
+				break;
+			continue;
+		}
+		req = nng_aio_get_msg(w->aio);
+		nng_aio_set_msg(w->aio, NULL);
+		reply = handle(w->a, req);
+		nng_msg_free(req);
+		if (!reply)
+			continue;
+		nng_aio_set_msg(w->aio, reply);
+		nng_aio_set_timeout(w->aio, REPLY_TIMEOUT_MS);
+		nng_ctx_send(w->ctx, w->aio);
+		nng_aio_wait(w->aio);
+		if ((r = nng_aio_result(w->aio)) != 0) {
+			nng_msg_free(nng_aio_get_msg(w->aio));
+			nng_aio_set_msg(w->aio, NULL);
+			if (r == NNG_ECLOSED)
+				break;
+		}
+	}
+	return NULL;
+}
+
+/* ---- lifecycle --------------------------------------------------------------- */
+
+#define NNG_TRY(call)                                                                         \
+	do {                                                                                  \
+		int r_ = (call);                                                              \
+		if (r_ != 0) {                                                                \
+			snprintf(why, whylen, "downlink %s: %s", a->listen_url, nng_strerror(r_)); \
+			edu_log(LOG_ERR, "agg: %s: %s", #call, nng_strerror(r_));             \
+			rv = edu_err_from_nng(r_);                                            \
+			goto out;                                                             \
+		}                                                                             \
+	} while (0)
+
+edu_err edu_agg_start(edu_agg **out, const edu_agg_opts *o, char *why, size_t whylen)
+{
+	edu_agg *a;
+	edu_err rv = EDU_OK;
+	const edu_reg_unit *self;
+	int i;
+
+	*out = NULL;
+	if (!o || !o->store || !o->self_unit || !o->registry_path) {
+		snprintf(why, whylen, "aggregating node needs a store, its unit id and a registry");
+		return EDU_EINVAL;
+	}
+	if (sodium_init() < 0) {
+		snprintf(why, whylen, "libsodium failed to initialize");
+		return EDU_EINTERNAL;
+	}
+	if (!(a = calloc(1, sizeof *a)))
+		return EDU_ENOMEM;
+	pthread_mutex_init(&a->mu, NULL);
+	a->store = o->store;
+	a->self_status = o->self_status;
+	a->self_status_arg = o->self_status_arg;
+	a->self_idx = -1;
+	if (!(a->self_unit = strdup(o->self_unit)) || (o->listen_url && !(a->listen_url = strdup(o->listen_url)))) {
+		rv = EDU_ENOMEM;
+		goto out;
+	}
+	if ((rv = edu_registry_load(&a->reg, o->registry_path, why, whylen)) != EDU_OK)
+		goto out;
+	a->self_idx = edu_registry_find(a->reg, a->self_unit);
+	if (!(self = edu_registry_unit(a->reg, a->self_idx))) {
+		snprintf(why, whylen, "%s: this node's unit %s is not in the registry", o->registry_path, a->self_unit);
+		rv = EDU_EINVAL;
+		goto out;
+	}
+	if (!edu_unit_type_aggregates(self->type)) {
+		snprintf(why, whylen, "%s:%d: unit %s is a %s, which cannot aggregate", o->registry_path, self->line,
+		    a->self_unit, edu_unit_type_name(self->type));
+		rv = EDU_EINVAL;
+		goto out;
+	}
+	if (!(a->us = calloc(edu_registry_count(a->reg), sizeof *a->us))) {
+		rv = EDU_ENOMEM;
+		goto out;
+	}
+	load_statuses(a);
+	if (!a->listen_url)
+		goto out;
+	NNG_TRY(nng_rep0_open(&a->sock));
+	a->sock_open = true;
+	NNG_TRY(nng_socket_set_size(a->sock, NNG_OPT_RECVMAXSZ, EDU_WIRE_MSG_MAX));
+	NNG_TRY(nng_pipe_notify(a->sock, NNG_PIPE_EV_REM_POST, pipe_cb, a));
+	for (i = 0; i < EDU_AGG_WORKERS; i++) {
+		a->workers[i].a = a;
+		NNG_TRY(nng_ctx_open(&a->workers[i].ctx, a->sock));
+		NNG_TRY(nng_aio_alloc(&a->workers[i].aio, NULL, NULL));
+	}
+	NNG_TRY(nng_listener_create(&a->listener, a->sock, a->listen_url));
+	if ((rv = edu_wire_tls_setup_listener(a->listener, a->listen_url, o->tls_ca, o->tls_cert, o->tls_key,
+	    o->tls_crl)) != EDU_OK) {
+		snprintf(why, whylen, "downlink %s: TLS setup failed (see log)", a->listen_url);
+		goto out;
+	}
+	NNG_TRY(nng_listener_start(a->listener, 0));
+	for (i = 0; i < EDU_AGG_WORKERS; i++) {
+		if (pthread_create(&a->workers[i].thr, NULL, worker_main, &a->workers[i]) != 0) {
+			snprintf(why, whylen, "cannot start downlink threads");
+			rv = EDU_ENOMEM;
+			goto out;
+		}
+		a->workers[i].started = true;
+	}
+	edu_log(LOG_INFO, "downlink: %s listening on %s (%zu units in the registry)", a->self_unit, a->listen_url,
+	    edu_registry_count(a->reg));
+out:
+	if (rv != EDU_OK) {
+		edu_agg_stop(a);
+		return rv;
+	}
+	*out = a;
+	return EDU_OK;
+}
+
+void edu_agg_stop(edu_agg *a)
+{
+	int i;
+	if (!a)
+		return;
+	if (a->sock_open)
+		nng_close(a->sock); /* completes every worker's aio with NNG_ECLOSED */
+	for (i = 0; i < EDU_AGG_WORKERS; i++) {
+		if (a->workers[i].started)
+			pthread_join(a->workers[i].thr, NULL);
+		nng_aio_free(a->workers[i].aio);
+	}
+	/* Statuses heard since the last save, so last_seen survives a restart. */
+	if (a->us && a->reg) {
+		size_t n = edu_registry_count(a->reg), i2, k = 0;
+		int *idx = malloc(n * sizeof *idx);
+		if (idx) {
+			for (i2 = 0; i2 < n; i2++)
+				if (a->us[i2].seen && a->us[i2].last_seen_ms > a->us[i2].persisted_ms && (int)i2 != a->self_idx)
+					idx[k++] = (int)i2;
+			persist_statuses(a, idx, k);
+			free(idx);
+		}
+	}
+	edu_registry_free(a->reg);
+	free(a->us);
+	free(a->binds);
+	free(a->self_unit);
+	free(a->listen_url);
+	pthread_mutex_destroy(&a->mu);
+	free(a);
+}
+
+/* ---- lookups --------------------------------------------------------------------- */
+
+const char *edu_agg_unit_name(edu_agg *a, const char *unit)
+{
+	const edu_reg_unit *u = a ? edu_registry_unit(a->reg, edu_registry_find(a->reg, unit)) : NULL;
+	return u ? u->name : NULL;
+}
+
+edu_err edu_agg_subtree(edu_agg *a, const char *unit, const char ***units, size_t *n)
+{
+	int *idx = NULL;
+	size_t cnt = 0, i;
+	const char **v;
+	edu_err rv;
+	*units = NULL;
+	*n = 0;
+	if (!a)
+		return EDU_EINVAL;
+	if ((rv = edu_registry_subtree(a->reg, edu_registry_find(a->reg, unit), &idx, &cnt)) != EDU_OK)
+		return rv;
+	if (!(v = malloc(cnt * sizeof *v))) {
+		free(idx);
+		return EDU_ENOMEM;
+	}
+	for (i = 0; i < cnt; i++)
+		v[i] = edu_registry_unit(a->reg, idx[i])->id;
+	free(idx);
+	*units = v;
+	*n = cnt;
+	return EDU_OK;
+}
+
+static void self_status(edu_agg *a, edu_node_status *st)
+{
+	const edu_reg_unit *self = edu_registry_unit(a->reg, a->self_idx);
+	memset(st, 0, sizeof *st);
+	if (a->self_status)
+		a->self_status(st, a->self_status_arg);
+	snprintf(st->unit, sizeof st->unit, "%s", a->self_unit);
+	if (self->parent >= 0 && !st->parent[0])
+		snprintf(st->parent, sizeof st->parent, "%s", edu_registry_unit(a->reg, self->parent)->id);
+	if (!st->version[0])
+		snprintf(st->version, sizeof st->version, "%s", EDU_SOFTWARE_VERSION);
+	st->reported_ms = edu_time_now_ms();
+}
+
+size_t edu_agg_collect(edu_node_status *out, size_t max, void *arg)
+{
+	edu_agg *a = arg;
+	int *idx = NULL;
+	size_t cnt = 0, i, k = 0;
+	if (!a || max == 0)
+		return 0;
+	self_status(a, &out[k++]);
+	if (edu_registry_subtree(a->reg, a->self_idx, &idx, &cnt) != EDU_OK)
+		return k;
+	pthread_mutex_lock(&a->mu);
+	for (i = 1; i < cnt && k < max; i++) {
+		const unit_state *us = &a->us[idx[i]];
+		if (!us->seen)
+			continue;
+		out[k] = us->st;
+		snprintf(out[k].unit, sizeof out[k].unit, "%s", edu_registry_unit(a->reg, idx[i])->id);
+		/* the age travels: "heard from it" is when we last heard */
+		out[k].reported_ms = us->last_seen_ms;
+		k++;
+	}
+	pthread_mutex_unlock(&a->mu);
+	free(idx);
+	return k;
+}
+
+/* ---- views ----------------------------------------------------------------------- */
+
+typedef enum { S_ONLINE, S_OFFLINE, S_NEVER } seen_state;
+
+static seen_state state_of(edu_agg *a, int idx, int64_t now)
+{
+	const unit_state *us = &a->us[idx];
+	if (idx == a->self_idx)
+		return S_ONLINE;
+	if (!us->seen)
+		return S_NEVER;
+	return now - us->last_seen_ms < EDU_AGG_ONLINE_MS ? S_ONLINE : S_OFFLINE;
+}
+
+static const char *const seen_names[] = {"online", "offline", "never_seen"};
+
+static json_t *time_json(int64_t ms)
+{
+	char buf[EDU_RFC3339_LEN];
+	if (ms <= 0)
+		return json_null();
+	edu_time_format(buf, ms / 1000, EDU_TZ_VN_MIN);
+	return json_string(buf);
+}
+
+/* Called with a->mu held. */
+static json_t *topo_node(edu_agg *a, int idx, const edu_node_status *self, int64_t now)
+{
+	const edu_reg_unit *ru = edu_registry_unit(a->reg, idx);
+	const unit_state *us = &a->us[idx];
+	const edu_node_status *st = idx == a->self_idx ? self : &us->st;
+	seen_state s = state_of(a, idx, now);
+	json_t *o = json_object(), *kids = json_array();
+	int c;
+
+	json_object_set_new(o, "unit", json_string(ru->id));
+	json_object_set_new(o, "name", json_string(ru->name));
+	json_object_set_new(o, "type", json_string(edu_unit_type_name(ru->type)));
+	json_object_set_new(o, "state", json_string(seen_names[s]));
+	if (s == S_NEVER) {
+		json_object_set_new(o, "last_seen", json_null());
+		json_object_set_new(o, "items_total", json_null());
+		json_object_set_new(o, "backlog", json_null());
+		json_object_set_new(o, "oldest_unacked_age_s", json_null());
+		json_object_set_new(o, "version", json_null());
+		json_object_set_new(o, "uplink_state", json_null());
+	} else {
+		json_object_set_new(o, "last_seen", time_json(idx == a->self_idx ? now : us->last_seen_ms));
+		json_object_set_new(o, "items_total", json_integer((json_int_t)st->items_total));
+		json_object_set_new(o, "backlog", json_integer((json_int_t)st->backlog));
+		json_object_set_new(o, "oldest_unacked_age_s",
+		    json_integer(st->oldest_unacked_ms > 0 && now > st->oldest_unacked_ms
+		        ? (json_int_t)((now - st->oldest_unacked_ms) / 1000) : 0));
+		json_object_set_new(o, "version", st->version[0] ? json_string(st->version) : json_null());
+		json_object_set_new(o, "uplink_state", st->uplink_state[0] ? json_string(st->uplink_state) : json_null());
+	}
+	for (c = ru->first_child; c >= 0; c = edu_registry_unit(a->reg, c)->next_sibling)
+		json_array_append_new(kids, topo_node(a, c, self, now));
+	json_object_set_new(o, "children", kids);
+	return o;
+}
+
+json_t *edu_agg_topology_json(edu_agg *a)
+{
+	edu_node_status self;
+	int64_t now = edu_time_now_ms();
+	json_t *o;
+	if (!a)
+		return NULL;
+	self_status(a, &self);
+	pthread_mutex_lock(&a->mu);
+	o = topo_node(a, a->self_idx, &self, now);
+	pthread_mutex_unlock(&a->mu);
+	return o;
+}
+
+typedef struct counts {
+	json_int_t expected, deployed, online, stale;
+} counts;
+
+static void count_unit(edu_agg *a, int idx, int64_t now, counts *c)
+{
+	const unit_state *us = &a->us[idx];
+	seen_state s = state_of(a, idx, now);
+	c->expected++;
+	if (s != S_NEVER)
+		c->deployed++;
+	if (s == S_ONLINE)
+		c->online++;
+	if (s == S_OFFLINE && now - us->last_seen_ms > EDU_AGG_STALE_MS)
+		c->stale++;
+}
+
+static json_t *counts_json(json_t *o, const counts *c)
+{
+	json_object_set_new(o, "expected", json_integer(c->expected));
+	json_object_set_new(o, "deployed", json_integer(c->deployed));
+	json_object_set_new(o, "online", json_integer(c->online));
+	json_object_set_new(o, "stale", json_integer(c->stale));
+	return o;
+}
+
+/* Deployment report over this node's subtree (itself included in by_type).
+ * deployed: ever heard from (or this node); online: heard within
+ * EDU_AGG_ONLINE_MS; stale: deployed but silent for EDU_AGG_STALE_MS.
+ * by_phong: each phong/xa unit with the counts of the units below it. */
+json_t *edu_agg_report_json(edu_agg *a)
+{
+	int64_t now = edu_time_now_ms();
+	int *idx = NULL;
+	size_t cnt = 0, i, j;
+	counts bt[EDU_UT_COUNT];
+	json_t *o, *by_type, *by_phong, *never;
+	if (!a || edu_registry_subtree(a->reg, a->self_idx, &idx, &cnt) != EDU_OK)
+		return NULL;
+	memset(bt, 0, sizeof bt);
+	o = json_object();
+	by_type = json_array();
+	by_phong = json_array();
+	never = json_array();
+	pthread_mutex_lock(&a->mu);
+	for (i = 0; i < cnt; i++) {
+		const edu_reg_unit *ru = edu_registry_unit(a->reg, idx[i]);
+		count_unit(a, idx[i], now, &bt[ru->type]);
+		if (state_of(a, idx[i], now) == S_NEVER) {
+			const edu_reg_unit *p = edu_registry_unit(a->reg, ru->parent);
+			json_array_append_new(never, json_pack("{s:s,s:s,s:s,s:s?}", "unit", ru->id, "name", ru->name,
+			    "type", edu_unit_type_name(ru->type), "parent", p ? p->id : NULL));
+		}
+		if (ru->type == EDU_UT_PHONG || ru->type == EDU_UT_XA) {
+			int *sub = NULL;
+			size_t ns = 0;
+			counts pc;
+			memset(&pc, 0, sizeof pc);
+			if (edu_registry_subtree(a->reg, idx[i], &sub, &ns) == EDU_OK) {
+				for (j = 1; j < ns; j++)
+					count_unit(a, sub[j], now, &pc);
+				free(sub);
+			}
+			json_array_append_new(by_phong, counts_json(json_pack("{s:s,s:s,s:s,s:s}", "unit", ru->id, "name",
+			    ru->name, "type", edu_unit_type_name(ru->type), "state", seen_names[state_of(a, idx[i], now)]), &pc));
+		}
+	}
+	pthread_mutex_unlock(&a->mu);
+	for (i = 0; i < EDU_UT_COUNT; i++)
+		if (bt[i].expected)
+			json_array_append_new(by_type,
+			    counts_json(json_pack("{s:s}", "type", edu_unit_type_name((edu_unit_type)i)), &bt[i]));
+	free(idx);
+	json_object_set_new(o, "unit", json_string(a->self_unit));
+	json_object_set_new(o, "generated", time_json(now));
+	json_object_set_new(o, "online_window_s", json_integer(EDU_AGG_ONLINE_MS / 1000));
+	json_object_set_new(o, "stale_after_s", json_integer(EDU_AGG_STALE_MS / 1000));
+	json_object_set_new(o, "by_type", by_type);
+	json_object_set_new(o, "by_phong", by_phong);
+	json_object_set_new(o, "never_seen", never);
+	return o;
+}
+
+json_t *edu_agg_children_json(edu_agg *a)
+{
+	int64_t now = edu_time_now_ms();
+	json_int_t n[3] = {0, 0, 0}, expected = 0;
+	int c;
+	if (!a)
+		return NULL;
+	pthread_mutex_lock(&a->mu);
+	for (c = edu_registry_unit(a->reg, a->self_idx)->first_child; c >= 0;
+	     c = edu_registry_unit(a->reg, c)->next_sibling) {
+		expected++;
+		n[state_of(a, c, now)]++;
+	}
+	pthread_mutex_unlock(&a->mu);
+	return json_pack("{s:I,s:I,s:I,s:I}", "expected", expected, "online", n[S_ONLINE], "offline", n[S_OFFLINE],
+	    "never_seen", n[S_NEVER]);
+}

@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# End-to-end durable throughput school → Phòng → Sở with ~1 KiB items, and
+# publish-to-Sở latency, vs a 3-broker Mosquitto bridge chain at QoS 1 set up
+# as the reference peer is documented (persistence on, autosave_interval 1,
+# max_queued_messages 0, max_inflight_messages 20, bridges `edu/# out 1`,
+# cleansession false, persistent QoS 1 subscriber at the so broker that counts
+# sequence numbers for loss and duplicates).
+# Targets: edunet >= 20,000 items/s and >= 3x the Mosquitto chain.
+#
+# Env: BENCH_DURATION (edunet load, default 10s), BENCH_MQTT_N (messages
+# through Mosquitto, default 100000), BENCH_PROBES (latency samples, default 100),
+# BENCH_PARTS ("edunet mosquitto" by default; one of them to run it alone).
+source "$(dirname "$0")/lib.sh"
+parts=" ${BENCH_PARTS:-edunet mosquitto} "
+[[ "$parts" == *" edunet "* ]] && need "$EDUNETD" wrk curl
+[[ "$parts" == *" mosquitto "* ]] && need mosquitto mosquitto_pub mosquitto_sub
+
+dur=${BENCH_DURATION:-10s}
+mqtt_n=${BENCH_MQTT_N:-100000}
+probes=${BENCH_PROBES:-100}
+
+# ---------------------------------------------------------------- edunet
+run_edunet() {
+node_new so-dongthap so
+node_new pgd-tanhong phong so-dongthap
+node_new thcs-sa-rai school pgd-tanhong
+node_start so-dongthap
+node_start pgd-tanhong
+node_start thcs-sa-rai
+school=$(node_url thcs-sa-rai)
+so=$(node_url so-dongthap)
+token=$(node_token thcs-sa-rai)
+
+# Links up: one item published at the school must reach the Sở first.
+"$PY" "$BENCH_SRC/edubench.py" probe "$school" "$token" "$so" 1 0 >"$BENCH_DIR/warm.txt"
+grep -qv timeout "$BENCH_DIR/warm.txt" || { echo "bench: the tree does not replicate" >&2; exit 1; }
+
+base_so=$(status_field so-dongthap items_total)
+base_school=$(status_field thcs-sa-rai items_own)
+t0=$(date +%s.%N)
+EDUNET_TOKEN=$token wrk -t2 -c64 -d"$dur" -s "$BENCH_SRC/post.lua" "$school" >"$BENCH_DIR/wrk-tree.txt" 2>&1 || {
+	cat "$BENCH_DIR/wrk-tree.txt" >&2; exit 1; }
+accepted=$(awk '/^wrk_accepted/ {print $2}' "$BENCH_DIR/wrk-tree.txt")
+school_rate=$(awk '/^wrk_items_per_s/ {print $2}' "$BENCH_DIR/wrk-tree.txt")
+errors=$(awk '/^wrk_errors/ {print $2}' "$BENCH_DIR/wrk-tree.txt")
+own=$(( $(status_field thcs-sa-rai items_own) - base_school ))
+# Done when the Sở holds every item the school committed.
+t1=$("$PY" "$BENCH_SRC/edubench.py" wait-count "$so" items_total $((base_so + own)) 300) || {
+	echo "bench: the Sở did not receive all $own items within 300 s" >&2; exit 1; }
+e2e=$(awk -v n="$own" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+so_items=$(( $(status_field so-dongthap items_total) - base_so ))
+
+# Latency: idle, then under the same load.
+"$PY" "$BENCH_SRC/edubench.py" probe "$school" "$token" "$so" "$probes" 0.02 >"$BENCH_DIR/lat-idle.txt"
+EDUNET_TOKEN=$token wrk -t2 -c64 -d"$dur" -s "$BENCH_SRC/post.lua" "$school" >"$BENCH_DIR/wrk-lat.txt" 2>&1 &
+wpid=$!
+EXTRA_PIDS+=("$wpid")
+sleep 1
+"$PY" "$BENCH_SRC/edubench.py" probe "$school" "$token" "$so" "$probes" 0.05 >"$BENCH_DIR/lat-load.txt"
+wait "$wpid" || true
+
+pctl() {  # pctl FILE P: percentile of the numeric lines; "timeout" lines count as lost
+	sort -n "$1" | awk -v p="$2" '/^[0-9.]+$/ { v[n++] = $1 } /timeout/ { t++ }
+		END { if (n == 0) { print "nan"; exit } i = int(n * p / 100); if (i >= n) i = n - 1; print v[i] }'
+}
+timeouts=$(grep -c timeout "$BENCH_DIR/lat-idle.txt" "$BENCH_DIR/lat-load.txt" | awk -F: '{s += $2} END {print s + 0}')
+
+}
+
+# ---------------------------------------------------------------- mosquitto
+run_mosquitto() {
+read -r -a mp <<<"$(free_ports 3)"
+declare -A MPORT=([school]=${mp[0]} [phong]=${mp[1]} [so]=${mp[2]})
+mosq_conf() {  # mosq_conf NAME [PARENT]
+	local name=$1 parent=${2:-} d="$BENCH_DIR/mosq-$1"
+	mkdir -p "$d"
+	if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then chown mosquitto "$d"; fi
+	{
+		echo "listener ${MPORT[$name]} 127.0.0.1"
+		echo "allow_anonymous true"
+		echo "persistence true"
+		echo "persistence_location $d/"
+		echo "autosave_interval 1"
+		echo "autosave_on_changes false"
+		echo "max_queued_messages 0"
+		echo "max_inflight_messages 20"
+		if [ -n "$parent" ]; then
+			echo "connection bridge-$name"
+			echo "address 127.0.0.1:${MPORT[$parent]}"
+			echo "remote_clientid bridge-$name"
+			echo "topic edu/# out 1"
+			echo "cleansession false"
+			echo "restart_timeout 1 1"
+			echo "notifications false"
+		fi
+	} >"$d/mosquitto.conf"
+}
+mosq_start() {
+	mosquitto -c "$BENCH_DIR/mosq-$1/mosquitto.conf" >"$BENCH_DIR/mosq-$1/log" 2>&1 &
+	EXTRA_PIDS+=($!)
+}
+mosq_conf so; mosq_conf phong so; mosq_conf school phong
+mosq_wait() {  # until the broker accepts connections
+	local _
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/${MPORT[$1]}") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "bench: mosquitto ($1) does not listen:" >&2; cat "$BENCH_DIR/mosq-$1/log" >&2; exit 1
+}
+mosq_start so; mosq_wait so
+mosq_start phong; mosq_wait phong
+mosq_start school; mosq_wait school
+
+# Bridges up: a message on edu/warm must cross both before measuring.
+mosquitto_sub -h 127.0.0.1 -p "${MPORT[so]}" -t edu/warm -q 1 -C 1 -W 30 >"$BENCH_DIR/mqtt-warm.txt" 2>&1 &
+warm=$!
+EXTRA_PIDS+=("$warm")
+for _ in $(seq 300); do
+	kill -0 "$warm" 2>/dev/null || break
+	mosquitto_pub -h 127.0.0.1 -p "${MPORT[school]}" -t edu/warm -q 1 -m warm 2>/dev/null || true
+	sleep 0.1
+done
+wait "$warm" || { echo "bench: the Mosquitto bridge chain does not forward" >&2; exit 1; }
+
+# mqtt_sub NAME TOPIC COUNT: persistent QoS 1 subscriber at the so broker that
+# writes "RECV_NS SEQ SENT_NS" per message to BENCH_DIR/mqtt-NAME.txt and exits
+# after COUNT messages (or 600 s).
+mqtt_sub() {
+	mosquitto_sub -h 127.0.0.1 -p "${MPORT[so]}" -i "bench-$1" -c -q 1 -t "$2" \
+		-C "$3" -W 600 -F '@s@N %p' 2>"$BENCH_DIR/mqtt-$1.err" | cut -c1-64 >"$BENCH_DIR/mqtt-$1.txt" &
+	SUB=$!
+	EXTRA_PIDS+=("$SUB")
+	sleep 0.5  # subscribed before anything is sent
+}
+# mqtt_pub TOPIC: publishes stdin lines at the school broker, QoS 1.
+mqtt_pub() {
+	mosquitto_pub -h 127.0.0.1 -p "${MPORT[school]}" -i "bench-pub-$RANDOM" -q 1 \
+		-M "${BENCH_MQTT_INFLIGHT:-20}" -t "$1" -l
+}
+
+# Throughput, loss and duplicates.
+mqtt_sub bench 'edu/bench/#' "$mqtt_n"
+sub=$SUB
+mt0=$(date +%s.%N)
+"$PY" "$BENCH_SRC/edubench.py" mqtt-lines "$mqtt_n" 1024 | mqtt_pub edu/bench/items
+wait "$sub" || true
+read -r _ mrecv _ muniq _ mdups _ mmiss _ mrate _ _ _ _ < <(
+	"$PY" "$BENCH_SRC/edubench.py" mqtt-check "$mqtt_n" "$BENCH_DIR/mqtt-bench.txt" "$mt0")
+
+# Latency as for edunet: paced probes, idle and then under the same full load.
+mqtt_sub probe-idle 'edu/probe-idle/#' "$probes"
+sub=$SUB
+"$PY" "$BENCH_SRC/edubench.py" mqtt-probe-lines "$probes" 0.02 | mqtt_pub edu/probe-idle/p
+wait "$sub" || true
+read -r _ _ _ _ _ _ _ mlmiss _ _ _ mlp50 _ mlp99 < <(
+	"$PY" "$BENCH_SRC/edubench.py" mqtt-check "$probes" "$BENCH_DIR/mqtt-probe-idle.txt" 0)
+
+mqtt_sub load 'edu/load/#' "$mqtt_n"
+lsub=$SUB
+"$PY" "$BENCH_SRC/edubench.py" mqtt-lines "$mqtt_n" 1024 | mqtt_pub edu/load/items &
+lpub=$!
+EXTRA_PIDS+=("$lpub")
+sleep 1
+mqtt_sub probe-load 'edu/probe-load/#' "$probes"
+sub=$SUB
+"$PY" "$BENCH_SRC/edubench.py" mqtt-probe-lines "$probes" 0.05 | mqtt_pub edu/probe-load/p
+wait "$sub" || true
+read -r _ _ _ _ _ _ _ mlmiss2 _ _ _ mlp50l _ mlp99l < <(
+	"$PY" "$BENCH_SRC/edubench.py" mqtt-check "$probes" "$BENCH_DIR/mqtt-probe-load.txt" 0)
+wait "$lpub" || true
+wait "$lsub" || true
+mlmiss=$((mlmiss + mlmiss2))
+}
+
+# ---------------------------------------------------------------- report
+e2e=0 mrate=0
+if [[ "$parts" == *" edunet "* ]]; then
+run_edunet
+metric tree_edunet_items "$own" items "committed at the school in $dur (wrk -t2 -c64, ~1 KiB)"
+metric tree_edunet_school_accept_rate "$school_rate" items/s
+metric tree_edunet_errors "$errors" responses
+metric tree_edunet_so_received "$so_items" items
+metric tree_edunet_e2e_items_per_s "$e2e" items/s "school -> phong -> so, until the so has all; target >= 20000"
+metric tree_edunet_latency_idle_p50 "$(pctl "$BENCH_DIR/lat-idle.txt" 50)" ms "publish at school -> visible at so"
+metric tree_edunet_latency_idle_p99 "$(pctl "$BENCH_DIR/lat-idle.txt" 99)" ms
+metric tree_edunet_latency_load_p50 "$(pctl "$BENCH_DIR/lat-load.txt" 50)" ms "while wrk -c64 publishes"
+metric tree_edunet_latency_load_p99 "$(pctl "$BENCH_DIR/lat-load.txt" 99)" ms
+metric tree_edunet_latency_timeouts "$timeouts" probes "not visible within 30 s"
+fi
+if [[ "$parts" == *" mosquitto "* ]]; then
+run_mosquitto
+metric tree_mosquitto_sent "$mqtt_n" messages "QoS 1, 1 KiB, 3 brokers"
+metric tree_mosquitto_received "$mrecv" messages
+metric tree_mosquitto_missing "$mmiss" messages
+metric tree_mosquitto_dups "$mdups" messages
+metric tree_mosquitto_e2e_items_per_s "$mrate" items/s
+metric tree_mosquitto_latency_idle_p50 "$mlp50" ms "publish at school broker -> delivered at so"
+metric tree_mosquitto_latency_idle_p99 "$mlp99" ms
+metric tree_mosquitto_latency_load_p50 "$mlp50l" ms "while a second publisher runs at full speed"
+metric tree_mosquitto_latency_load_p99 "$mlp99l" ms
+metric tree_mosquitto_latency_missing "$mlmiss" probes
+fi
+[ "$e2e" != 0 ] && [ "$mrate" != 0 ] && metric tree_ratio_vs_mosquitto "$(ratio "$e2e" "$mrate")" x "target >= 3"
+exit 0

@@ -1,0 +1,797 @@
+/* /api/v1 handlers. Reads run on the request's loop thread inside one LMDB
+ * read transaction; writes build a store batch, submit it through
+ * edu_http_submit and answer from the completion, once durable. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/queue.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "api.h"
+#include "aggregator/agg.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "item/item.h"
+#include "text/text.h"
+
+#define CT_JSON "application/json; charset=utf-8"
+#define MEDIA_TYPE_MAX 127 /* bytes of an attachment's Content-Type */
+#define QUERY_TEXT_MAX 2048
+
+struct edu_api {
+	edu_store *store;
+	struct edu_agg *agg;
+	char *self_unit, *self_name;
+	uint8_t token_hash[crypto_generichash_BYTES];
+	bool has_token;
+	int tz;
+	void (*self_status)(edu_node_status *out, void *arg);
+	void *self_status_arg;
+};
+
+/* ---- replies ---------------------------------------------------------------- */
+
+static void reply_json(edu_http_loop *l, struct evhttp_request *req, int status, json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!s) {
+		static const char oom[] = "{\"error\":\"internal\",\"message\":\"out of memory\"}";
+		edu_http_reply(l, req, 500, CT_JSON, oom, sizeof oom - 1);
+		return;
+	}
+	size_t len = strlen(s);
+	s[len] = '\n'; /* replaces the NUL: we pass the length */
+	edu_http_reply(l, req, status, CT_JSON, s, len + 1);
+	free(s);
+}
+
+static const char *code_of(int status)
+{
+	switch (status) {
+	case 400: return "bad_request";
+	case 401: return "unauthorized";
+	case 403: return "forbidden";
+	case 404: return "not_found";
+	case 405: return "method_not_allowed";
+	case 409: return "conflict";
+	case 413: return "too_large";
+	case 415: return "unsupported_media_type";
+	case 503: return "unavailable";
+	case 507: return "insufficient_storage";
+	default: return "internal";
+	}
+}
+
+static void reply_err(edu_http_loop *l, struct evhttp_request *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void reply_err(edu_http_loop *l, struct evhttp_request *req, int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (status == 401)
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+		    "Bearer realm=\"edunet\"");
+	reply_json(l, req, status, json_pack("{s:s, s:s}", "error", code_of(status), "message", msg));
+}
+
+static void reply_store_err(edu_http_loop *l, struct evhttp_request *req, edu_err rv)
+{
+	if (rv == EDU_ENOSPC)
+		reply_err(l, req, 507, "the node's storage is full");
+	else if (rv == EDU_ECLOSED)
+		reply_err(l, req, 503, "the node is shutting down");
+	else
+		reply_err(l, req, 500, "store: %s", edu_strerror(rv));
+}
+
+static void method_not_allowed(edu_http_loop *l, struct evhttp_request *req, const char *allow)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	reply_err(l, req, 405, "method not allowed here (allowed: %s)", allow);
+}
+
+/* ---- request helpers ------------------------------------------------------- */
+
+static bool authorized(edu_api *a, struct evhttp_request *req)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	if (!a->has_token || !h || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	const char *tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	/* Hashing first makes the comparison constant-time in the token's length too. */
+	uint8_t got[crypto_generichash_BYTES];
+	crypto_generichash(got, sizeof got, (const unsigned char *)tok, strlen(tok), NULL, 0);
+	return sodium_memcmp(got, a->token_hash, sizeof got) == 0;
+}
+
+/* The request body as one contiguous block (owned by the request), or NULL
+ * with *status set (413 when above max). */
+static const char *body_of(struct evhttp_request *req, size_t max, size_t *len, int *status)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	*len = evbuffer_get_length(in);
+	if (*len > max) {
+		*status = 413;
+		return NULL;
+	}
+	if (*len == 0)
+		return "";
+	const char *p = (const char *)evbuffer_pullup(in, -1);
+	if (!p)
+		*status = 500;
+	return p;
+}
+
+typedef struct query {
+	struct evkeyvalq kv;
+	bool ok;
+} query;
+
+static void query_parse(struct evhttp_request *req, query *q)
+{
+	TAILQ_INIT(&q->kv);
+	const char *qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	q->ok = !qs || evhttp_parse_query_str(qs, &q->kv) == 0;
+}
+
+static bool is_json_type(struct evhttp_request *req)
+{
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	if (!ct)
+		return true; /* curl -d without -H: accept, the body is still parsed strictly */
+	size_t n = strcspn(ct, ";");
+	while (n && ct[n - 1] == ' ')
+		n--;
+	return (n == 16 && strncasecmp(ct, "application/json", 16) == 0);
+}
+
+/* Parses the request body as one JSON object: 400/413/415 on failure. */
+static json_t *json_body(edu_http_loop *l, struct evhttp_request *req)
+{
+	size_t len;
+	int status = 0;
+	if (!is_json_type(req)) {
+		reply_err(l, req, 415, "send the item as application/json");
+		return NULL;
+	}
+	const char *p = body_of(req, EDU_API_JSON_MAX, &len, &status);
+	if (!p) {
+		if (status == 413)
+			reply_err(l, req, 413, "body larger than %u bytes", EDU_API_JSON_MAX);
+		else
+			reply_err(l, req, 500, "cannot read the body");
+		return NULL;
+	}
+	if (!edu_text_utf8_valid(p, len)) {
+		reply_err(l, req, 400, "body is not valid UTF-8 or contains NUL");
+		return NULL;
+	}
+	json_error_t err;
+	json_t *j = json_loadb(p, len, JSON_REJECT_DUPLICATES, &err);
+	if (!j) {
+		reply_err(l, req, 400, "bad JSON at line %d column %d: %s", err.line, err.column, err.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		reply_err(l, req, 400, "the body must be a JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+/* ---- reads ----------------------------------------------------------------- */
+
+static void list_items(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
+{
+	query q;
+	query_parse(req, &q);
+	edu_store_rd *rd = NULL;
+	edu_item **items = NULL;
+	size_t n = 0, n_units = 0;
+	const char **units = NULL;
+	bool more = false;
+	char cunit[EDU_UNIT_ID_MAX + 1];
+	edu_query eq = {.limit = EDU_API_LIMIT_DEFAULT};
+	edu_err rv = EDU_OK;
+	if (!q.ok) {
+		reply_err(l, req, 400, "malformed query string");
+		goto out;
+	}
+	const char *unit = evhttp_find_header(&q.kv, "unit");
+	const char *kind = evhttp_find_header(&q.kv, "kind");
+	const char *text = evhttp_find_header(&q.kv, "q");
+	const char *limit = evhttp_find_header(&q.kv, "limit");
+	const char *before = evhttp_find_header(&q.kv, "before");
+	if (limit && *limit) {
+		char *end;
+		long v = strtol(limit, &end, 10);
+		if (*end || v < 1 || v > EDU_API_LIMIT_MAX) {
+			reply_err(l, req, 400, "limit must be 1..%d", EDU_API_LIMIT_MAX);
+			goto out;
+		}
+		eq.limit = (size_t)v;
+	}
+	if (kind && *kind && (eq.kind = edu_kind_parse(kind)) == EDU_KIND_NONE) {
+		reply_err(l, req, 400, "unknown kind \"%.40s\"", kind);
+		goto out;
+	}
+	if (text && strlen(text) > QUERY_TEXT_MAX) {
+		reply_err(l, req, 400, "q is longer than %d bytes", QUERY_TEXT_MAX);
+		goto out;
+	}
+	if (text && !edu_text_utf8_valid(text, strlen(text))) {
+		reply_err(l, req, 400, "q is not valid UTF-8");
+		goto out;
+	}
+	eq.q = text;
+	if (before && *before) {
+		if (edu_http_cursor_decode(before, &eq.before_ts, cunit, &eq.before_seq) != EDU_OK) {
+			reply_err(l, req, 400, "bad cursor in before=");
+			goto out;
+		}
+		eq.before_unit = cunit;
+	}
+	if (unit && *unit) {
+		if (!edu_unit_id_valid(unit)) {
+			reply_err(l, req, 400, "bad unit id");
+			goto out;
+		}
+		if ((rv = edu_http_subtree(edu_http_of(l), unit, &units, &n_units)) != EDU_OK)
+			goto fail;
+		eq.units = units;
+		eq.n_units = n_units;
+	}
+	if ((rv = edu_store_read_begin(a->store, &rd)) != EDU_OK)
+		goto fail;
+	rv = edu_store_query(rd, &eq, &items, &n, &more);
+	edu_store_read_end(rd);
+	if (rv != EDU_OK)
+		goto fail;
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr, edu_item_to_json(items[i], false));
+	json_t *next = json_null();
+	if (more && n > 0) {
+		char c[EDU_HTTP_CURSOR_MAX];
+		edu_http_cursor_encode(c, items[n - 1]->published, items[n - 1]->unit, items[n - 1]->seq);
+		next = json_string(c);
+	}
+	reply_json(l, req, 200, json_pack("{s:o, s:o}", "items", arr, "next", next));
+	goto out;
+fail:
+	reply_store_err(l, req, rv);
+out:
+	edu_store_items_free(items, n);
+	free(units);
+	evhttp_clear_headers(&q.kv);
+}
+
+/* Reads one item (tombstones included); replies 404 itself when absent. */
+static edu_item *load_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req, const char *id,
+    char unit[EDU_UNIT_ID_MAX + 1], uint64_t *seq)
+{
+	edu_store_rd *rd = NULL;
+	edu_item *it = NULL;
+	if (edu_item_id_parse(id, unit, seq) != EDU_OK) {
+		reply_err(l, req, 404, "no item \"%.80s\"", id);
+		return NULL;
+	}
+	edu_err rv = edu_store_read_begin(a->store, &rd);
+	if (rv == EDU_OK)
+		rv = edu_store_get(rd, unit, *seq, &it);
+	edu_store_read_end(rd);
+	if (rv == EDU_ENOENT)
+		reply_err(l, req, 404, "no item \"%.80s\"", id);
+	else if (rv != EDU_OK)
+		reply_store_err(l, req, rv);
+	return rv == EDU_OK ? it : NULL;
+}
+
+static void get_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req, const char *id)
+{
+	char unit[EDU_UNIT_ID_MAX + 1];
+	uint64_t seq;
+	edu_item *it = load_item(a, l, req, id, unit, &seq);
+	if (!it)
+		return;
+	reply_json(l, req, 200, edu_item_to_json(it, true));
+	edu_item_free(it);
+}
+
+static void json_status(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
+{
+	edu_node_status st;
+	memset(&st, 0, sizeof st);
+	a->self_status(&st, a->self_status_arg);
+	int64_t now = edu_time_now_ms();
+	char last_ack[EDU_RFC3339_LEN];
+	json_t *ack = json_null();
+	if (st.last_ack_ms > 0) {
+		edu_time_format(last_ack, st.last_ack_ms / 1000, a->tz);
+		ack = json_string(last_ack);
+	}
+	int64_t age = st.oldest_unacked_ms > 0 && now > st.oldest_unacked_ms ? (now - st.oldest_unacked_ms) / 1000 : 0;
+	json_t *children = a->agg ? edu_agg_children_json(a->agg)
+	    : json_pack("{s:i, s:i, s:i, s:i}", "expected", 0, "online", 0, "offline", 0, "never_seen", 0);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:{s:s, s:I, s:o, s:I}, s:o}",
+	    "id", a->self_unit, "role", st.role, "name", a->self_name, "version", st.version,
+	    "uptime_s", (json_int_t)st.uptime_s, "items_total", (json_int_t)st.items_total,
+	    "items_own", (json_int_t)st.items_own,
+	    "uplink", "state", st.uplink_state, "backlog", (json_int_t)st.backlog, "last_ack", ack,
+	    "oldest_unacked_age_s", (json_int_t)age,
+	    "children", children ? children : json_null());
+	reply_json(l, req, 200, j);
+}
+
+static void json_topology(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
+{
+	if (a->agg) {
+		reply_json(l, req, 200, edu_agg_topology_json(a->agg));
+		return;
+	}
+	/* A school is a tree of one. */
+	edu_node_status st;
+	memset(&st, 0, sizeof st);
+	a->self_status(&st, a->self_status_arg);
+	char now[EDU_RFC3339_LEN];
+	edu_time_format(now, edu_time_now_ms() / 1000, a->tz);
+	reply_json(l, req, 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:[]}",
+	    "id", a->self_unit, "name", a->self_name, "role", st.role, "state", "online", "last_seen", now,
+	    "items_total", (json_int_t)st.items_total, "backlog", (json_int_t)st.backlog,
+	    "version", st.version, "children"));
+}
+
+/* ---- writes ------------------------------------------------------------------ */
+
+typedef enum op_kind { OP_CREATE, OP_UPDATE, OP_DELETE, OP_BLOB } op_kind;
+
+typedef struct op {
+	edu_api *a;
+	edu_http_loop *l;
+	struct evhttp_request *req;
+	op_kind kind;
+	edu_item *it;   /* item ops: what was written */
+	json_t *reply;  /* OP_BLOB */
+} op;
+
+static void op_free(op *o)
+{
+	edu_item_free(o->it);
+	json_decref(o->reply);
+	free(o);
+}
+
+static void op_done(edu_store_batch *b, edu_err rv, void *arg)
+{
+	op *o = arg;
+	if (rv != EDU_OK) {
+		edu_log(LOG_WARNING, "api: write failed: %s", edu_strerror(rv));
+		reply_store_err(o->l, o->req, rv);
+		goto out;
+	}
+	if (o->kind == OP_BLOB) {
+		reply_json(o->l, o->req, 201, json_incref(o->reply));
+		goto out;
+	}
+	char id[EDU_ITEM_ID_MAX];
+	edu_item_id_format(id, o->it->unit, o->it->seq);
+	switch (edu_store_batch_result(b, 0, NULL)) {
+	case EDU_PUT_APPLIED:
+	case EDU_PUT_DUPLICATE:
+		if (o->kind == OP_CREATE) {
+			char loc[EDU_ITEM_ID_MAX + 32];
+			snprintf(loc, sizeof loc, "/api/v1/items/%s", id);
+			evhttp_add_header(evhttp_request_get_output_headers(o->req), "Location", loc);
+			reply_json(o->l, o->req, 201, edu_item_to_json(o->it, true));
+		} else if (o->kind == OP_UPDATE) {
+			reply_json(o->l, o->req, 200, edu_item_to_json(o->it, true));
+		} else {
+			reply_json(o->l, o->req, 200, json_pack("{s:s, s:I, s:b}", "id", id, "version",
+			    (json_int_t)o->it->version, "deleted", 1));
+		}
+		edu_log(LOG_INFO, "api: %s %s v%" PRIu32,
+		    o->kind == OP_CREATE ? "created" : o->kind == OP_UPDATE ? "updated" : "deleted", id,
+		    o->it->version);
+		break;
+	case EDU_PUT_STALE:
+	case EDU_PUT_CONFLICT:
+		reply_err(o->l, o->req, 409, "%s was changed concurrently; read it again and retry", id);
+		break;
+	case EDU_PUT_MISSING_BLOB:
+		reply_err(o->l, o->req, 400, "an attachment's blob was not uploaded (POST /api/v1/attachments)");
+		break;
+	default:
+		reply_err(o->l, o->req, 400, "the store rejected the item as invalid");
+		break;
+	}
+out:
+	edu_store_batch_free(b);
+	op_free(o);
+}
+
+/* Normalizes, validates, checks attachments and submits it as a record.
+ * Replies itself on failure; takes it in every case. */
+static void submit_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req, edu_item *it, op_kind kind)
+{
+	char why[256] = "";
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	edu_store_batch *b = NULL;
+	op *o = NULL;
+	edu_err rv;
+	if ((rv = edu_item_normalize(it)) != EDU_OK) {
+		reply_err(l, req, 400, "text is not valid UTF-8");
+		goto out;
+	}
+	if ((rv = edu_item_validate(it, why, sizeof why)) != EDU_OK) {
+		reply_err(l, req, rv == EDU_ETOOBIG ? 413 : 400, "%s", why[0] ? why : edu_strerror(rv));
+		goto out;
+	}
+	if (it->n_attachments && !it->deleted) {
+		edu_store_rd *rd = NULL;
+		if ((rv = edu_store_read_begin(a->store, &rd)) != EDU_OK) {
+			reply_store_err(l, req, rv);
+			goto out;
+		}
+		size_t missing = it->n_attachments;
+		for (size_t i = 0; i < it->n_attachments; i++) {
+			if (!edu_store_blob_has(rd, it->attachments[i].sha256)) {
+				missing = i;
+				break;
+			}
+		}
+		edu_store_read_end(rd);
+		if (missing < it->n_attachments) {
+			reply_err(l, req, 400, "attachments[%zu]: no uploaded file with that sha256 "
+			    "(POST /api/v1/attachments first)", missing);
+			goto out;
+		}
+	}
+	if ((rv = edu_item_encode(it, &bytes, &len)) != EDU_OK) {
+		reply_err(l, req, 400, "cannot encode the item: %s", edu_strerror(rv));
+		goto out;
+	}
+	edu_record rec = {.item = bytes, .item_len = len};
+	if ((rv = edu_store_batch_new(&b)) != EDU_OK || (rv = edu_store_batch_put_record(b, &rec)) != EDU_OK) {
+		reply_store_err(l, req, rv);
+		goto out;
+	}
+	if (!(o = calloc(1, sizeof *o))) {
+		reply_err(l, req, 500, "out of memory");
+		goto out;
+	}
+	*o = (op){.a = a, .l = l, .req = req, .kind = kind, .it = it};
+	it = NULL;
+	if ((rv = edu_http_submit(l, b, op_done, o)) != EDU_OK) {
+		reply_store_err(l, req, rv);
+		op_free(o);
+		goto out;
+	}
+	b = NULL; /* the store has it until op_done */
+out:
+	free(bytes);
+	edu_store_batch_free(b);
+	edu_item_free(it);
+}
+
+static edu_err set_str(char **field, const char *v)
+{
+	char *s = strdup(v);
+	if (!s)
+		return EDU_ENOMEM;
+	free(*field);
+	*field = s;
+	return EDU_OK;
+}
+
+static void create_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
+{
+	char why[256] = "";
+	json_t *j = json_body(l, req);
+	if (!j)
+		return;
+	edu_item *it = edu_item_new();
+	if (!it) {
+		json_decref(j);
+		reply_err(l, req, 500, "out of memory");
+		return;
+	}
+	it->tz_offset_min = a->tz;
+	edu_err rv = edu_item_from_json(it, j, why, sizeof why);
+	json_decref(j);
+	if (rv != EDU_OK) {
+		reply_err(l, req, rv == EDU_ETOOBIG ? 413 : 400, "%s", why[0] ? why : edu_strerror(rv));
+		edu_item_free(it);
+		return;
+	}
+	if (set_str(&it->unit, a->self_unit) != EDU_OK || set_str(&it->unit_name, a->self_name) != EDU_OK) {
+		reply_err(l, req, 500, "out of memory");
+		edu_item_free(it);
+		return;
+	}
+	it->seq = edu_store_next_seq(a->store);
+	it->version = 1;
+	it->deleted = false;
+	int64_t now = edu_time_now_ms() / 1000;
+	if (it->published == 0)
+		it->published = now;
+	if (it->updated == 0)
+		it->updated = it->published > now ? it->published : now;
+	submit_item(a, l, req, it, OP_CREATE);
+}
+
+/* Loads id for a change by this node: 404 when missing or deleted, 403 for
+ * another unit's item. */
+static edu_item *load_own(edu_api *a, edu_http_loop *l, struct evhttp_request *req, const char *id)
+{
+	char unit[EDU_UNIT_ID_MAX + 1];
+	uint64_t seq;
+	if (edu_item_id_parse(id, unit, &seq) == EDU_OK && strcmp(unit, a->self_unit) != 0) {
+		reply_err(l, req, 403, "only %s may change its items; this node is %s", unit, a->self_unit);
+		return NULL;
+	}
+	edu_item *it = load_item(a, l, req, id, unit, &seq);
+	if (it && it->deleted) {
+		reply_err(l, req, 404, "item %.80s was deleted", id);
+		edu_item_free(it);
+		return NULL;
+	}
+	return it;
+}
+
+static void update_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req, const char *id)
+{
+	char why[256] = "";
+	json_t *j = json_body(l, req);
+	if (!j)
+		return;
+	edu_item *it = load_own(a, l, req, id);
+	if (!it) {
+		json_decref(j);
+		return;
+	}
+	/* The body's fields replace the stored ones; published is kept unless given. */
+	int64_t updated_before = it->updated;
+	it->updated = 0;
+	edu_err rv = edu_item_from_json(it, j, why, sizeof why);
+	json_decref(j);
+	if (rv != EDU_OK) {
+		reply_err(l, req, rv == EDU_ETOOBIG ? 413 : 400, "%s", why[0] ? why : edu_strerror(rv));
+		edu_item_free(it);
+		return;
+	}
+	if (set_str(&it->unit_name, a->self_name) != EDU_OK) {
+		reply_err(l, req, 500, "out of memory");
+		edu_item_free(it);
+		return;
+	}
+	int64_t now = edu_time_now_ms() / 1000;
+	if (it->updated == 0)
+		it->updated = now > updated_before ? now : updated_before;
+	it->version++;
+	submit_item(a, l, req, it, OP_UPDATE);
+}
+
+static void delete_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req, const char *id)
+{
+	edu_item *it = load_own(a, l, req, id);
+	if (!it)
+		return;
+	/* The tombstone keeps id, kind, title and dates; the content goes. */
+	int64_t now = edu_time_now_ms() / 1000;
+	it->deleted = true;
+	it->version++;
+	it->updated = now > it->updated ? now : it->updated;
+	if (set_str(&it->body, "") != EDU_OK || set_str(&it->summary, "") != EDU_OK) {
+		reply_err(l, req, 500, "out of memory");
+		edu_item_free(it);
+		return;
+	}
+	for (size_t i = 0; i < it->n_attachments; i++) {
+		free(it->attachments[i].name);
+		free(it->attachments[i].media_type);
+	}
+	free(it->attachments);
+	it->attachments = NULL;
+	it->n_attachments = 0;
+	submit_item(a, l, req, it, OP_DELETE);
+}
+
+static bool media_type_ok(const char *s)
+{
+	if (!s || !*s || strlen(s) > MEDIA_TYPE_MAX)
+		return false;
+	const char *slash = strchr(s, '/');
+	if (!slash || slash == s || !slash[1])
+		return false;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			return false;
+	for (const char *p = s; *p && *p != ';'; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("!#$&-^_.+/", *p))
+			return false;
+	return true;
+}
+
+static void upload_attachment(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
+{
+	query q;
+	query_parse(req, &q);
+	char *name = NULL;
+	edu_store_batch *b = NULL;
+	int status = 0;
+	size_t len;
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	const char *raw_name = q.ok ? evhttp_find_header(&q.kv, "name") : NULL;
+	if (!q.ok || !raw_name || !*raw_name) {
+		reply_err(l, req, 400, "give the file name as ?name=");
+		goto out;
+	}
+	if (edu_text_nfc(raw_name, strlen(raw_name), &name) != EDU_OK || edu_text_has_ctl(name, false) ||
+	    edu_text_chars(name) > EDU_SHORT_MAX || strchr(name, '/')) {
+		reply_err(l, req, 400, "name must be valid UTF-8, at most %d characters, without / or "
+		    "control characters", EDU_SHORT_MAX);
+		goto out;
+	}
+	if (!media_type_ok(ct)) {
+		reply_err(l, req, 415, "give the file's media type in Content-Type");
+		goto out;
+	}
+	const char *p = body_of(req, EDU_ATTACH_MAX, &len, &status);
+	if (!p) {
+		if (status == 413)
+			reply_err(l, req, 413, "attachments are at most %u bytes", EDU_ATTACH_MAX);
+		else
+			reply_err(l, req, 500, "cannot read the body");
+		goto out;
+	}
+	if (len == 0) {
+		reply_err(l, req, 400, "empty file");
+		goto out;
+	}
+	uint8_t sha[32];
+	char hex[65];
+	crypto_hash_sha256(sha, (const unsigned char *)p, len);
+	sodium_bin2hex(hex, sizeof hex, sha, sizeof sha);
+	edu_err rv = edu_store_batch_new(&b);
+	if (rv == EDU_OK)
+		rv = edu_store_batch_put_blob(b, sha, p, len);
+	if (rv != EDU_OK) {
+		reply_store_err(l, req, rv);
+		goto out;
+	}
+	op *o = calloc(1, sizeof *o);
+	if (!o) {
+		reply_err(l, req, 500, "out of memory");
+		goto out;
+	}
+	*o = (op){.a = a, .l = l, .req = req, .kind = OP_BLOB};
+	o->reply = json_pack("{s:s, s:I, s:s, s:s}", "sha256", hex, "size", (json_int_t)len,
+	    "media_type", ct, "name", name);
+	if (!o->reply) {
+		op_free(o);
+		reply_err(l, req, 500, "out of memory");
+		goto out;
+	}
+	if ((rv = edu_http_submit(l, b, op_done, o)) != EDU_OK) {
+		op_free(o);
+		reply_store_err(l, req, rv);
+		goto out;
+	}
+	b = NULL;
+out:
+	edu_store_batch_free(b);
+	free(name);
+	evhttp_clear_headers(&q.kv);
+}
+
+/* ---- router ------------------------------------------------------------------ */
+
+void edu_api_handle(edu_http_loop *l, struct evhttp_request *req, const char *path, void *arg)
+{
+	edu_api *a = arg;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	bool get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
+	if (strncmp(path, "/api/v1/", 8) != 0) {
+		reply_err(l, req, 404, "no such API path; this node speaks /api/v1/");
+		return;
+	}
+	const char *p = path + 7; /* "/items..." */
+	bool write = !get;
+	if (write && !authorized(a, req)) {
+		reply_err(l, req, 401, "this call needs Authorization: Bearer <admin token>");
+		return;
+	}
+	if (strcmp(p, "/items") == 0) {
+		if (get)
+			list_items(a, l, req);
+		else if (cmd == EVHTTP_REQ_POST)
+			create_item(a, l, req);
+		else
+			method_not_allowed(l, req, "GET, HEAD, POST");
+	} else if (strncmp(p, "/items/", 7) == 0 && p[7]) {
+		const char *id = p + 7;
+		if (get)
+			get_item(a, l, req, id);
+		else if (cmd == EVHTTP_REQ_PUT)
+			update_item(a, l, req, id);
+		else if (cmd == EVHTTP_REQ_DELETE)
+			delete_item(a, l, req, id);
+		else
+			method_not_allowed(l, req, "GET, HEAD, PUT, DELETE");
+	} else if (strcmp(p, "/attachments") == 0) {
+		if (cmd == EVHTTP_REQ_POST)
+			upload_attachment(a, l, req);
+		else
+			method_not_allowed(l, req, "POST");
+	} else if (strcmp(p, "/status") == 0 || strcmp(p, "/topology") == 0 ||
+	    strcmp(p, "/report/deployment") == 0) {
+		if (!get)
+			method_not_allowed(l, req, "GET, HEAD");
+		else if (p[1] == 's')
+			json_status(a, l, req);
+		else if (p[1] == 't')
+			json_topology(a, l, req);
+		else if (a->agg)
+			reply_json(l, req, 200, edu_agg_report_json(a->agg));
+		else
+			reply_err(l, req, 404, "the deployment report is only on aggregating nodes (phong, so); "
+			    "%s is a school", a->self_unit);
+	} else {
+		reply_err(l, req, 404, "no such API path");
+	}
+}
+
+edu_err edu_api_new(edu_api **out, const edu_api_opts *o)
+{
+	*out = NULL;
+	if (!o->store || !o->self_unit || !o->self_status)
+		return EDU_EINVAL;
+	edu_api *a = calloc(1, sizeof *a);
+	if (!a)
+		return EDU_ENOMEM;
+	a->store = o->store;
+	a->agg = o->agg;
+	a->tz = o->tz_offset_min;
+	a->self_status = o->self_status;
+	a->self_status_arg = o->self_status_arg;
+	a->self_unit = strdup(o->self_unit);
+	a->self_name = strdup(o->self_name && *o->self_name ? o->self_name : o->self_unit);
+	if (!a->self_unit || !a->self_name) {
+		edu_api_free(a);
+		return EDU_ENOMEM;
+	}
+	if (o->token && *o->token) {
+		crypto_generichash(a->token_hash, sizeof a->token_hash, (const unsigned char *)o->token,
+		    strlen(o->token), NULL, 0);
+		a->has_token = true;
+	}
+	*out = a;
+	return EDU_OK;
+}
+
+void edu_api_free(edu_api *a)
+{
+	if (!a)
+		return;
+	sodium_memzero(a->token_hash, sizeof a->token_hash);
+	free(a->self_unit);
+	free(a->self_name);
+	free(a);
+}

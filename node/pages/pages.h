@@ -1,0 +1,56 @@
+/* The Vietnamese HTML portal (SPEC §5): pure renderers from items to HTML in
+ * an edu_buf. No I/O here; node/http does routing, caching and headers.
+ * Every string is HTML-escaped; bodies go through node/render (safe mode).
+ * Pages use no inline script or style (served with a strict CSP) and link
+ * /static/style.css. */
+#ifndef EDU_PAGES_H
+#define EDU_PAGES_H
+
+#include <stddef.h>
+#include "core/buf.h"
+#include "core/err.h"
+#include "item/item.h"
+
+typedef struct edu_pages_unit {
+	const char *id;
+	const char *name;
+} edu_pages_unit;
+
+typedef struct edu_pages_ctx {
+	const char *node_id;
+	const char *node_name;   /* e.g. "Sở GDĐT Đồng Tháp" */
+	const char *role;        /* school | phong | so */
+	/* Display name of any unit (registry, then item->unit_name, then id). May be NULL. */
+	const char *(*unit_name)(const char *unit, void *arg);
+	void *arg;
+	/* Units offered in the home page's unit filter (the subtree); may be empty. */
+	const edu_pages_unit *units;
+	size_t n_units;
+} edu_pages_ctx;
+
+/* GET /: newest items of the subtree, one section per kind (index = edu_kind,
+ * 1..4), with a unit filter form; unit_filter is "" or the selected unit. */
+edu_err edu_pages_home(const edu_pages_ctx *c, edu_item *const *const by_kind[EDU_KIND_COUNT],
+    const size_t n_by_kind[EDU_KIND_COUNT], const char *unit_filter, edu_buf *out);
+/* C gives a typedef and a function one name space, so the type edu_pages_unit
+ * and the function edu_pages_unit below cannot both be plain identifiers. The
+ * function's symbol is edu_pages_unit_page; this function-like macro keeps
+ * calls written edu_pages_unit(...) working, while edu_pages_unit not followed
+ * by "(" still names the type. */
+#define edu_pages_unit(...) edu_pages_unit_page(__VA_ARGS__)
+/* GET /u/{unit}: one unit's (subtree's) items, newest first; next_cursor NULL when last page. */
+edu_err edu_pages_unit(const edu_pages_ctx *c, const char *unit, edu_item *const *items, size_t n,
+    const char *next_cursor, edu_buf *out);
+/* GET /i/{id}: one item with its rendered body, metadata and attachment links
+ * (/i/{id}/a/{n}, n = 0-based index into it->attachments). A tombstone shows
+ * only "Tin này đã bị gỡ" with its id, version and unit. */
+edu_err edu_pages_item(const edu_pages_ctx *c, const edu_item *it, edu_buf *out);
+/* GET /search?q=: results (may be empty); q as typed. */
+edu_err edu_pages_search(const edu_pages_ctx *c, const char *q, edu_item *const *items, size_t n,
+    const char *next_cursor, edu_buf *out);
+/* Error page (404, 400, ...) in Vietnamese. */
+edu_err edu_pages_error(const edu_pages_ctx *c, int status, const char *message, edu_buf *out);
+/* The stylesheet served at /static/style.css (static storage). */
+const char *edu_pages_css(size_t *len);
+
+#endif

@@ -1,0 +1,155 @@
+/* Private to node/store: the store's layout, key encodings and helpers shared
+ * by store.c (open, writer thread, group commit, put rule), store_read.c
+ * (reads, queries, change log) and store_check.c (consistency check).
+ *
+ * On-disk layout (one LMDB env, named databases; format STORE_FORMAT):
+ *   items        ikey → encoded Record exactly as stored (received_ms = commit time)
+ *   by_time      okey → ""                   live items only
+ *   by_unit      unit 0x00 okey → ""         live items only
+ *   by_unit_kind unit 0x00 kind okey → ""    live items only
+ *   by_kind      kind okey → ""              live items only
+ *   terms        token → okey (DUPSORT)      live items only, tokens deduplicated per item
+ *   origins      unit → live u64, max_seq u64, tombstones u64
+ *   log          log seq u64 → commit ms u64, version u32, ikey
+ *   blobs        sha256 → bytes
+ *   meta         key → bytes ("store.format", "store.counters", callers' keys)
+ * All integers big-endian.
+ *
+ * ikey = unit bytes, 0x00, seq u64.
+ * okey = ~ts, ~unit bytes, 0xFF, ~seq, where ts is `published` with its sign
+ * bit flipped: ascending okey order is (published, unit, seq) descending, so a
+ * forward scan is newest first and a cursor is just an okey. Unit bytes are
+ * [a-z0-9-], so ~byte is never 0xFF and no okey is a prefix of another. Terms
+ * hold okeys as their sorted duplicates, so every posting list is already
+ * newest first and intersections are merge joins. */
+#ifndef EDU_STORE_INTERNAL_H
+#define EDU_STORE_INTERNAL_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "store.h"
+
+#define STORE_FORMAT 1 /* "store.format" this build writes; newer is refused */
+#define STORE_META_FORMAT "store.format"
+#define STORE_META_COUNTERS "store.counters"
+#define STORE_META_RESERVED "store." /* callers may not write keys with this prefix */
+
+#define IKEY_MAX (EDU_UNIT_ID_MAX + 1 + 8)
+#define OKEY_MAX (8 + EDU_UNIT_ID_MAX + 1 + 8)
+#define ORIGIN_VAL_LEN 24
+#define LOG_VAL_MIN (8 + 4)
+
+enum {
+	DB_ITEMS,
+	DB_BY_TIME,
+	DB_BY_UNIT,
+	DB_BY_UNIT_KIND,
+	DB_BY_KIND,
+	DB_TERMS,
+	DB_ORIGINS,
+	DB_LOG,
+	DB_BLOBS,
+	DB_META,
+	DB_COUNT
+};
+
+/* Kept in meta "store.counters" (5 × u64) and updated in the same
+ * transaction as the change they count, so stats are O(1) and exact. */
+typedef struct store_counters {
+	uint64_t items_total, items_own, tombstones, blobs, log_head;
+} store_counters;
+#define COUNTERS_LEN 40
+
+struct edu_store {
+	MDB_env *env;
+	MDB_dbi db[DB_COUNT];
+	char self_unit[EDU_UNIT_ID_MAX + 1];
+	uint64_t map_max;   /* 0: unbounded */
+	uint64_t map_size;  /* writer thread only (after open) */
+
+	pthread_mutex_t mu;      /* queue, closing, and the waiters' condvars */
+	pthread_cond_t work_cv;  /* wakes the writer */
+	pthread_cond_t log_cv;   /* broadcast after every commit (CLOCK_MONOTONIC) */
+	edu_store_batch *q_head, *q_tail;
+	bool closing;
+	int log_waiters; /* threads inside edu_store_log_wait; close waits for 0 */
+
+	/* Readers hold it shared for the life of an edu_store_rd; the writer takes
+	 * it exclusive only around mdb_env_set_mapsize, which LMDB allows only
+	 * while no transaction of this process is open. */
+	pthread_rwlock_t map_lock;
+
+	pthread_t writer;
+	store_counters committed; /* writer thread only (after open) */
+
+	_Atomic uint64_t next_seq;
+	_Atomic uint64_t generation;
+	_Atomic uint64_t commits;
+	_Atomic uint64_t log_head;
+
+	bool mu_ok, work_cv_ok, log_cv_ok, map_lock_ok, writer_ok;
+};
+
+struct edu_store_rd {
+	edu_store *s;
+	MDB_txn *txn;
+};
+
+typedef struct okey {
+	uint8_t b[OKEY_MAX];
+	size_t len;
+} okey;
+
+static inline void store_put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static inline uint64_t store_get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void store_okey_make(okey *k, int64_t published, const char *unit, uint64_t seq);
+/* false when p is not a well-formed okey. unit gets room for EDU_UNIT_ID_MAX + 1. */
+bool store_okey_parse(const uint8_t *p, size_t len, int64_t *published, char *unit, uint64_t *seq);
+int store_okey_cmp(const okey *a, const okey *b);
+size_t store_ikey_make(uint8_t out[IKEY_MAX], const char *unit, uint64_t seq);
+bool store_ikey_parse(const uint8_t *p, size_t len, char *unit, uint64_t *seq);
+
+/* A deduplicated, sorted set of search tokens. */
+typedef struct store_terms {
+	char *buf;
+	size_t len, cap;
+	struct store_term {
+		uint32_t off;
+		uint32_t len;
+	} *t;
+	size_t n, cap_n;
+} store_terms;
+/* Appends the tokens of s (folded by node/text). */
+edu_err store_terms_add_text(store_terms *t, const char *s);
+/* Title, summary and body, then sorted and deduplicated. */
+edu_err store_terms_of_item(store_terms *t, const edu_item *it);
+void store_terms_finish(store_terms *t);
+void store_terms_free(store_terms *t);
+
+edu_err store_counters_get(MDB_txn *txn, const edu_store *s, store_counters *c);
+/* Decodes the stored record at ikey into an item (received_ms, signed_ok set). */
+edu_err store_load_item(MDB_txn *txn, const edu_store *s, const uint8_t *ikey, size_t iklen, edu_item **out);
+
+/* Test and repair aid: walks the whole store and checks every invariant
+ * (each live item indexed and searchable exactly once, no index entry without
+ * its live item, counters and origins exact, log contiguous and pointing at
+ * stored items). EDU_EIO with a reason in why when something is wrong. */
+edu_err edu_store_check(edu_store_rd *r, char *why, size_t whylen);
+
+#endif

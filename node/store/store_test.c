@@ -1,0 +1,1243 @@
+/* Unit tests for node/store, each on a fresh store in its own temp dir. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "store/store.h"
+#include "store/store_internal.h"
+
+#define SELF "thcs-an-binh"
+
+static char tmpl[64];
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	snprintf(tmpl, sizeof tmpl, "/tmp/edu-store-test-XXXXXX");
+	if (mkdtemp(tmpl) == NULL)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	nftw(tmpl, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+static edu_store *open_at(const char *dir, uint64_t map, uint64_t max, const char *self)
+{
+	edu_store *s = NULL;
+	edu_store_opts o = {.dir = dir, .map_size = map, .map_max = max, .self_unit = self};
+	assert_int_equal(edu_store_open(&s, &o), EDU_OK);
+	return s;
+}
+
+static edu_store *open_tmp(void)
+{
+	return open_at(tmpl, 0, 0, SELF);
+}
+
+static void setstr(char **p, const char *v)
+{
+	free(*p);
+	*p = strdup(v);
+	assert_non_null(*p);
+}
+
+static edu_item *mk(const char *unit, uint64_t seq, uint32_t ver, edu_kind kind, int64_t pub, const char *title,
+    const char *body)
+{
+	edu_item *it = edu_item_new();
+	assert_non_null(it);
+	setstr(&it->unit, unit);
+	it->seq = seq;
+	it->version = ver;
+	it->kind = kind;
+	it->published = pub;
+	it->updated = pub;
+	it->tz_offset_min = 420;
+	setstr(&it->title, title);
+	setstr(&it->body, body);
+	return it;
+}
+
+static void add_item(edu_store_batch *b, const edu_item *it)
+{
+	edu_record r = {0};
+	assert_int_equal(edu_item_encode(it, &r.item, &r.item_len), EDU_OK);
+	assert_int_equal(edu_store_batch_put_record(b, &r), EDU_OK);
+	edu_record_clear(&r);
+}
+
+/* Commits one item alone; returns its outcome. */
+static edu_put_result put(edu_store *s, const edu_item *it, uint64_t *log_seq)
+{
+	edu_store_batch *b = NULL;
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	add_item(b, it);
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	edu_put_result res = edu_store_batch_result(b, 0, log_seq);
+	edu_store_batch_free(b);
+	return res;
+}
+
+/* Puts and frees. */
+static edu_put_result put_free(edu_store *s, edu_item *it)
+{
+	edu_put_result r = put(s, it, NULL);
+	edu_item_free(it);
+	return r;
+}
+
+static void check_store(edu_store *s)
+{
+	edu_store_rd *r = NULL;
+	char why[256] = "";
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	edu_err rv = edu_store_check(r, why, sizeof why);
+	if (rv != EDU_OK)
+		fail_msg("store check: %s", why);
+	edu_store_read_end(r);
+}
+
+static edu_store_stats stats(edu_store *s)
+{
+	edu_store_rd *r = NULL;
+	edu_store_stats st;
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	assert_int_equal(edu_store_stats_get(r, &st), EDU_OK);
+	edu_store_read_end(r);
+	return st;
+}
+
+/* Runs a query; returns the number of items and checks nothing else. */
+static size_t query(edu_store *s, const edu_query *q, edu_item ***items, bool *more)
+{
+	edu_store_rd *r = NULL;
+	size_t n = 0;
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	assert_int_equal(edu_store_query(r, q, items, &n, more), EDU_OK);
+	edu_store_read_end(r);
+	return n;
+}
+
+static size_t search_count(edu_store *s, const char *text)
+{
+	edu_item **items = NULL;
+	bool more = false;
+	edu_query q = {.q = text, .limit = 1000};
+	size_t n = query(s, &q, &items, &more);
+	edu_store_items_free(items, n);
+	return n;
+}
+
+static void origin_cb(const char *unit, uint64_t items, uint64_t max_seq, void *arg)
+{
+	char *out = arg;
+	size_t l = strlen(out);
+	snprintf(out + l, 256 - l, "%s=%" PRIu64 "/%" PRIu64 ";", unit, items, max_seq);
+}
+
+/* ---- cases ------------------------------------------------------------------- */
+
+static void test_roundtrip(void **state)
+{
+	edu_store *s = open_tmp();
+	uint64_t gen0 = edu_store_generation(s);
+	assert_int_equal(edu_store_next_seq(s), 1);
+	edu_item *it = mk(SELF, 1, 1, EDU_KIND_NEWS, 1767225600, "Lễ khai giảng", "Nội dung **đẹp**");
+	setstr(&it->summary, "Tóm tắt");
+	it->tags = calloc(1, sizeof *it->tags);
+	it->tags[0] = strdup("khai-giang");
+	it->n_tags = 1;
+	uint64_t lseq = 0;
+	assert_int_equal(put(s, it, &lseq), EDU_PUT_APPLIED);
+	assert_int_equal(lseq, 1);
+	assert_true(edu_store_generation(s) > gen0);
+	assert_int_equal(edu_store_log_head(s), 1);
+	assert_int_equal(edu_store_next_seq(s), 2);
+
+	edu_store_batch *b = NULL;
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	assert_int_equal(edu_store_batch_put_meta(b, "uplink.acked", "42", 2), EDU_OK);
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	edu_store_batch_free(b);
+
+	edu_store_rd *r = NULL;
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	edu_item *got = NULL;
+	assert_int_equal(edu_store_get(r, SELF, 1, &got), EDU_OK);
+	assert_string_equal(got->title, "Lễ khai giảng");
+	assert_string_equal(got->summary, "Tóm tắt");
+	assert_string_equal(got->body, "Nội dung **đẹp**");
+	assert_int_equal(got->n_tags, 1);
+	assert_string_equal(got->tags[0], "khai-giang");
+	assert_int_equal(got->published, 1767225600);
+	assert_int_equal(got->kind, EDU_KIND_NEWS);
+	assert_true(got->received_ms > 0);
+	edu_item_free(got);
+	assert_int_equal(edu_store_get(r, SELF, 2, &got), EDU_ENOENT);
+	assert_null(got);
+	assert_int_equal(edu_store_get(r, "other-unit", 1, &got), EDU_ENOENT);
+
+	edu_record rec = {0};
+	uint8_t *enc = NULL;
+	size_t enc_len = 0;
+	assert_int_equal(edu_item_encode(it, &enc, &enc_len), EDU_OK);
+	assert_int_equal(edu_store_get_record(r, SELF, 1, &rec), EDU_OK);
+	assert_int_equal(rec.item_len, enc_len);
+	assert_memory_equal(rec.item, enc, enc_len);
+	assert_false(rec.has_sig);
+	assert_true(rec.received_ms > 0);
+	edu_record_clear(&rec);
+	free(enc);
+
+	char *val = NULL;
+	size_t vlen = 0;
+	assert_int_equal(edu_store_meta_get(r, "uplink.acked", &val, &vlen), EDU_OK);
+	assert_int_equal(vlen, 2);
+	assert_string_equal(val, "42");
+	free(val);
+	assert_int_equal(edu_store_meta_get(r, "nope", &val, &vlen), EDU_ENOENT);
+
+	edu_store_stats st;
+	assert_int_equal(edu_store_stats_get(r, &st), EDU_OK);
+	assert_int_equal(st.items_total, 1);
+	assert_int_equal(st.items_own, 1);
+	assert_int_equal(st.tombstones, 0);
+	assert_int_equal(st.log_head, 1);
+	assert_int_equal(st.commits, 2);
+	assert_int_equal(st.map_size, 64ull * 1024 * 1024);
+	assert_true(st.map_used > 0 && st.map_used < st.map_size);
+	edu_store_read_end(r);
+
+	/* another origin does not count as own */
+	assert_int_equal(put_free(s, mk("pgd-tanhong", 7, 1, EDU_KIND_DOCUMENT, 100, "Văn bản", "")), EDU_PUT_APPLIED);
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	char origins[256] = "";
+	assert_int_equal(edu_store_origins(r, origin_cb, origins), EDU_OK);
+	assert_string_equal(origins, "pgd-tanhong=1/7;thcs-an-binh=1/1;");
+	assert_int_equal(edu_store_stats_get(r, &st), EDU_OK);
+	assert_int_equal(st.items_total, 2);
+	assert_int_equal(st.items_own, 1);
+	edu_store_read_end(r);
+
+	check_store(s);
+	edu_item_free(it);
+	edu_store_close(s);
+}
+
+static void test_newest_wins(void **state)
+{
+	edu_store *s = open_tmp();
+	edu_item *v1 = mk(SELF, 3, 1, EDU_KIND_NEWS, 1000, "Bản một", "thân bài");
+	edu_item *v1b = mk(SELF, 3, 1, EDU_KIND_NEWS, 1000, "Bản một khác", "thân bài");
+	edu_item *v2 = mk(SELF, 3, 2, EDU_KIND_ANNOUNCEMENT, 2000, "Bản hai", "thân bài mới");
+	edu_item *v3 = mk(SELF, 3, 3, EDU_KIND_EVENT, 3000, "Bản ba", "");
+	uint64_t ls = 99;
+
+	assert_int_equal(put(s, v1, &ls), EDU_PUT_APPLIED);
+	assert_int_equal(ls, 1);
+	assert_int_equal(put(s, v1, &ls), EDU_PUT_DUPLICATE);
+	assert_int_equal(ls, 0);
+	assert_int_equal(put(s, v1b, NULL), EDU_PUT_CONFLICT);
+	assert_int_equal(put(s, v2, &ls), EDU_PUT_APPLIED);
+	assert_int_equal(ls, 2);
+	assert_int_equal(put(s, v1, NULL), EDU_PUT_STALE);
+	assert_int_equal(put(s, v1b, NULL), EDU_PUT_STALE);
+	assert_int_equal(edu_store_log_head(s), 2);
+
+	/* several records in one batch see each other in order */
+	edu_store_batch *b = NULL;
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	add_item(b, v3);
+	add_item(b, v3);
+	add_item(b, v2);
+	edu_record junk = {.item = (uint8_t *)"\xff\xff\xff", .item_len = 3};
+	assert_int_equal(edu_store_batch_put_record(b, &junk), EDU_OK);
+	assert_int_equal(edu_store_batch_records(b), 4);
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	assert_int_equal(edu_store_batch_result(b, 0, &ls), EDU_PUT_APPLIED);
+	assert_int_equal(ls, 3);
+	assert_int_equal(edu_store_batch_result(b, 1, NULL), EDU_PUT_DUPLICATE);
+	assert_int_equal(edu_store_batch_result(b, 2, NULL), EDU_PUT_STALE);
+	assert_int_equal(edu_store_batch_result(b, 3, NULL), EDU_PUT_INVALID);
+	assert_int_equal(edu_store_batch_result(b, 4, NULL), EDU_PUT_INVALID); /* out of range */
+	edu_store_batch_free(b);
+
+	edu_store_rd *r = NULL;
+	edu_item *got = NULL;
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	assert_int_equal(edu_store_get(r, SELF, 3, &got), EDU_OK);
+	assert_int_equal(got->version, 3);
+	assert_string_equal(got->title, "Bản ba");
+	assert_int_equal(got->kind, EDU_KIND_EVENT);
+	edu_item_free(got);
+	edu_store_read_end(r);
+
+	/* only the current version is indexed */
+	edu_item **items = NULL;
+	bool more = true;
+	edu_query q = {.limit = 10};
+	assert_int_equal(query(s, &q, &items, &more), 1);
+	assert_int_equal(items[0]->version, 3);
+	assert_false(more);
+	edu_store_items_free(items, 1);
+	q.kind = EDU_KIND_NEWS;
+	assert_int_equal(query(s, &q, &items, &more), 0);
+	edu_store_items_free(items, 0);
+	assert_int_equal(search_count(s, "ba"), 1);
+	assert_int_equal(search_count(s, "hai"), 0);
+	assert_int_equal(stats(s).items_total, 1);
+	check_store(s);
+
+	edu_item_free(v1);
+	edu_item_free(v1b);
+	edu_item_free(v2);
+	edu_item_free(v3);
+	edu_store_close(s);
+}
+
+static void test_tombstone(void **state)
+{
+	edu_store *s = open_tmp();
+	assert_int_equal(put_free(s, mk(SELF, 1, 1, EDU_KIND_NEWS, 500, "Khai giảng năm học", "")), EDU_PUT_APPLIED);
+	assert_int_equal(put_free(s, mk(SELF, 2, 1, EDU_KIND_NEWS, 600, "Tin khác", "")), EDU_PUT_APPLIED);
+	assert_int_equal(search_count(s, "khai giang"), 1);
+
+	edu_item *t = mk(SELF, 1, 2, EDU_KIND_NEWS, 500, "", "");
+	t->deleted = true;
+	assert_int_equal(put_free(s, t), EDU_PUT_APPLIED);
+	assert_int_equal(search_count(s, "khai giang"), 0);
+
+	edu_item **items = NULL;
+	bool more;
+	const char *units[] = {SELF};
+	edu_query q = {.limit = 10};
+	size_t n = query(s, &q, &items, &more);
+	assert_int_equal(n, 1);
+	assert_int_equal(items[0]->seq, 2);
+	edu_store_items_free(items, n);
+	q.units = units;
+	q.n_units = 1;
+	q.kind = EDU_KIND_NEWS;
+	n = query(s, &q, &items, &more);
+	assert_int_equal(n, 1);
+	assert_int_equal(items[0]->seq, 2);
+	edu_store_items_free(items, n);
+
+	edu_store_rd *r = NULL;
+	edu_item *got = NULL;
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	assert_int_equal(edu_store_get(r, SELF, 1, &got), EDU_OK);
+	assert_true(got->deleted);
+	assert_int_equal(got->version, 2);
+	edu_item_free(got);
+	edu_store_stats st;
+	assert_int_equal(edu_store_stats_get(r, &st), EDU_OK);
+	assert_int_equal(st.items_total, 1);
+	assert_int_equal(st.items_own, 1);
+	assert_int_equal(st.tombstones, 1);
+	edu_store_read_end(r);
+	check_store(s);
+
+	/* the same tombstone again is a duplicate; a newer version revives it */
+	t = mk(SELF, 1, 2, EDU_KIND_NEWS, 500, "", "");
+	t->deleted = true;
+	assert_int_equal(put_free(s, t), EDU_PUT_DUPLICATE);
+	assert_int_equal(put_free(s, mk(SELF, 1, 3, EDU_KIND_NEWS, 500, "Khai giảng lại", "")), EDU_PUT_APPLIED);
+	assert_int_equal(search_count(s, "khai giang"), 1);
+	st = stats(s);
+	assert_int_equal(st.items_total, 2);
+	assert_int_equal(st.tombstones, 0);
+	check_store(s);
+	edu_store_close(s);
+}
+
+/* Expected order: published, unit, seq all descending. */
+typedef struct ref {
+	char unit[41];
+	uint64_t seq;
+	int64_t pub;
+	edu_kind kind;
+} ref;
+
+static int ref_cmp(const void *a, const void *b)
+{
+	const ref *x = a, *y = b;
+	if (x->pub != y->pub)
+		return x->pub > y->pub ? -1 : 1;
+	int c = strcmp(x->unit, y->unit);
+	if (c != 0)
+		return -c;
+	return x->seq > y->seq ? -1 : x->seq < y->seq;
+}
+
+/* Pages through q with page size `page` and compares with the expected list. */
+static void page_all(edu_store *s, edu_query q, size_t page, const ref *want, size_t n_want)
+{
+	size_t got = 0, pages = 0;
+	q.limit = page;
+	for (;;) {
+		edu_item **items = NULL;
+		bool more = false;
+		size_t n = query(s, &q, &items, &more);
+		pages++;
+		for (size_t i = 0; i < n; i++, got++) {
+			assert_true(got < n_want);
+			if (strcmp(items[i]->unit, want[got].unit) != 0 || items[i]->seq != want[got].seq)
+				fail_msg("position %zu: got %s:%" PRIu64 ", want %s:%" PRIu64, got, items[i]->unit,
+				    items[i]->seq, want[got].unit, want[got].seq);
+		}
+		if (n > 0) {
+			q.before_ts = items[n - 1]->published;
+			q.before_seq = items[n - 1]->seq;
+			static char cu[41];
+			snprintf(cu, sizeof cu, "%s", items[n - 1]->unit);
+			q.before_unit = cu;
+		}
+		edu_store_items_free(items, n);
+		if (!more)
+			break;
+		assert_int_equal(n, page);
+		assert_true(pages < 10000);
+	}
+	assert_int_equal(got, n_want);
+}
+
+static size_t filter_refs(const ref *all, size_t n, ref *out, const char *const *units, size_t nu, edu_kind kind)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool ok = units == NULL;
+		for (size_t j = 0; j < nu; j++)
+			ok |= strcmp(units[j], all[i].unit) == 0;
+		if (ok && (kind == EDU_KIND_NONE || kind == all[i].kind))
+			out[m++] = all[i];
+	}
+	qsort(out, m, sizeof *out, ref_cmp);
+	return m;
+}
+
+static void load_refs(edu_store *s, ref *all, size_t n, size_t per_batch)
+{
+	edu_store_batch *b = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (b == NULL)
+			assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+		edu_item *it = mk(all[i].unit, all[i].seq, 1, all[i].kind, all[i].pub, "Tiêu đề", "");
+		add_item(b, it);
+		edu_item_free(it);
+		if (edu_store_batch_records(b) == per_batch || i + 1 == n) {
+			assert_int_equal(edu_store_commit(s, b), EDU_OK);
+			for (size_t j = 0; j < edu_store_batch_records(b); j++)
+				assert_int_equal(edu_store_batch_result(b, j, NULL), EDU_PUT_APPLIED);
+			edu_store_batch_free(b);
+			b = NULL;
+		}
+	}
+}
+
+static void test_query_paging(void **state)
+{
+	edu_store *s = open_tmp();
+	enum { N = 250 };
+	ref *all = calloc(N, sizeof *all), *want = calloc(N, sizeof *want);
+	for (size_t i = 0; i < N; i++) {
+		snprintf(all[i].unit, sizeof all[i].unit, "%s", SELF);
+		all[i].seq = i + 1;
+		all[i].pub = 1700000000 + (int64_t)(i * 7 % 83); /* many ties */
+		all[i].kind = (edu_kind)(i % 4 + 1);
+	}
+	load_refs(s, all, N, 40);
+	edu_query q = {0};
+	size_t m = filter_refs(all, N, want, NULL, 0, EDU_KIND_NONE);
+	page_all(s, q, 7, want, m);
+	page_all(s, q, 1000, want, m);
+	page_all(s, q, 1, want, m);
+	q.kind = EDU_KIND_DOCUMENT;
+	m = filter_refs(all, N, want, NULL, 0, EDU_KIND_DOCUMENT);
+	assert_true(m > 50);
+	page_all(s, q, 9, want, m);
+	const char *units[] = {SELF};
+	q.units = units;
+	q.n_units = 1;
+	page_all(s, q, 4, want, m);
+	q.kind = EDU_KIND_NONE;
+	m = filter_refs(all, N, want, NULL, 0, EDU_KIND_NONE);
+	page_all(s, q, 13, want, m);
+
+	/* a cursor with only a time: everything published strictly before it */
+	edu_query t = {.before_ts = 1700000000 + 40, .limit = 1000};
+	edu_item **items = NULL;
+	bool more;
+	size_t n = query(s, &t, &items, &more);
+	size_t expect = 0;
+	for (size_t i = 0; i < N; i++)
+		expect += all[i].pub < 1700000000 + 40;
+	assert_int_equal(n, expect);
+	for (size_t i = 0; i < n; i++)
+		assert_true(items[i]->published < 1700000000 + 40);
+	edu_store_items_free(items, n);
+	free(all);
+	free(want);
+	edu_store_close(s);
+}
+
+static void test_query_multi_unit(void **state)
+{
+	edu_store *s = open_tmp();
+	enum { U = 6, PER = 50, MANY = 300 };
+	size_t n_all = U * PER + MANY * 2;
+	ref *all = calloc(n_all, sizeof *all), *want = calloc(n_all, sizeof *want);
+	char names[U][41];
+	size_t k = 0;
+	for (size_t u = 0; u < U; u++) {
+		snprintf(names[u], sizeof names[u], "th-unit-%zu", u);
+		for (size_t i = 0; i < PER; i++, k++) {
+			snprintf(all[k].unit, sizeof all[k].unit, "%s", names[u]);
+			all[k].seq = i + 1;
+			all[k].pub = 1000 + (int64_t)((i * 13 + u * 5) % 37); /* ties across units */
+			all[k].kind = (edu_kind)((i + u) % 3 + 1);
+		}
+	}
+	/* hundreds of small units, as at the Sở */
+	static char many[MANY][41];
+	const char *many_p[MANY];
+	for (size_t u = 0; u < MANY; u++) {
+		snprintf(many[u], sizeof many[u], "mn-%03zu", u);
+		many_p[u] = many[u];
+		for (size_t i = 0; i < 2; i++, k++) {
+			snprintf(all[k].unit, sizeof all[k].unit, "%s", many[u]);
+			all[k].seq = i + 1;
+			all[k].pub = 900 + (int64_t)((u * 7 + i) % 150);
+			all[k].kind = EDU_KIND_NEWS;
+		}
+	}
+	assert_int_equal(k, n_all);
+	load_refs(s, all, n_all, 100);
+
+	const char *sel[] = {names[4], names[1], "th-not-stored", names[3], names[1]};
+	edu_query q = {.units = sel, .n_units = 5};
+	size_t m = filter_refs(all, n_all, want, sel, 5, EDU_KIND_NONE);
+	assert_int_equal(m, 3 * PER);
+	page_all(s, q, 9, want, m);
+	page_all(s, q, 1, want, m);
+	q.kind = EDU_KIND_ANNOUNCEMENT;
+	m = filter_refs(all, n_all, want, sel, 5, EDU_KIND_ANNOUNCEMENT);
+	page_all(s, q, 5, want, m);
+
+	edu_query qm = {.units = many_p, .n_units = MANY};
+	m = filter_refs(all, n_all, want, many_p, MANY, EDU_KIND_NONE);
+	assert_int_equal(m, MANY * 2);
+	page_all(s, qm, 50, want, m);
+
+	edu_query none = {.units = sel, .n_units = 0, .limit = 10};
+	edu_item **items = NULL;
+	bool more = true;
+	assert_int_equal(query(s, &none, &items, &more), 0);
+	assert_false(more);
+	edu_store_items_free(items, 0);
+	free(all);
+	free(want);
+	edu_store_close(s);
+}
+
+static void test_search(void **state)
+{
+	edu_store *s = open_tmp();
+	assert_int_equal(put_free(s, mk(SELF, 1, 1, EDU_KIND_NEWS, 100, "Học sinh giỏi cấp tỉnh", "Chúc mừng các em.")),
+	    EDU_PUT_APPLIED);
+	assert_int_equal(put_free(s, mk(SELF, 2, 1, EDU_KIND_NEWS, 200, "Khai giảng năm học mới",
+	                                  "Tại Đồng Tháp, các trường đồng loạt khai giảng.")),
+	    EDU_PUT_APPLIED);
+	edu_item *it = mk("pgd-tanhong", 1, 1, EDU_KIND_ANNOUNCEMENT, 300, "Thông báo tuyển sinh", "");
+	setstr(&it->summary, "Tuyển sinh lớp 6, NĂM 2026");
+	assert_int_equal(put_free(s, it), EDU_PUT_APPLIED);
+
+	assert_int_equal(search_count(s, "hoc sinh"), 1);
+	assert_int_equal(search_count(s, "HỌC SINH"), 1);
+	assert_int_equal(search_count(s, "dong thap"), 1);
+	assert_int_equal(search_count(s, "Đồng Tháp"), 1);
+	assert_int_equal(search_count(s, "hoc"), 2);
+	assert_int_equal(search_count(s, "sinh"), 2);
+	assert_int_equal(search_count(s, "NAM"), 2);
+	assert_int_equal(search_count(s, "hoc sinh gioi"), 1);
+	assert_int_equal(search_count(s, "khai giang"), 1);
+	assert_int_equal(search_count(s, "khai giang sinh"), 0);
+	assert_int_equal(search_count(s, "xyzzy"), 0);
+	assert_int_equal(search_count(s, "!!! ..."), 0);
+
+	/* newest first */
+	edu_item **items = NULL;
+	bool more;
+	edu_query q = {.q = "nam", .limit = 1};
+	size_t n = query(s, &q, &items, &more);
+	assert_int_equal(n, 1);
+	assert_true(more);
+	assert_string_equal(items[0]->unit, "pgd-tanhong");
+	edu_store_items_free(items, n);
+
+	/* combined with unit and kind filters */
+	const char *units[] = {SELF};
+	edu_query qu = {.q = "hoc", .units = units, .n_units = 1, .limit = 10};
+	n = query(s, &qu, &items, &more);
+	assert_int_equal(n, 2);
+	assert_false(more);
+	edu_store_items_free(items, n);
+	edu_query qk = {.q = "sinh", .kind = EDU_KIND_ANNOUNCEMENT, .limit = 10};
+	n = query(s, &qk, &items, &more);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0]->unit, "pgd-tanhong");
+	edu_store_items_free(items, n);
+
+	/* an update drops the old terms and adds the new */
+	assert_int_equal(put_free(s, mk(SELF, 1, 2, EDU_KIND_NEWS, 100, "Giáo viên dạy giỏi", "")), EDU_PUT_APPLIED);
+	assert_int_equal(search_count(s, "hoc sinh"), 0);
+	assert_int_equal(search_count(s, "chuc mung"), 0);
+	assert_int_equal(search_count(s, "giao vien"), 1);
+	assert_int_equal(search_count(s, "gioi"), 1);
+
+	/* paging through a search */
+	edu_store_batch *b = NULL;
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	ref want[40];
+	for (size_t i = 0; i < 40; i++) {
+		edu_item *x = mk("thpt-cao-lanh", i + 1, 1, EDU_KIND_NEWS, 5000 + (int64_t)(i % 9), "Bản tin trường",
+		    i % 2 ? "số lẻ" : "số chẵn");
+		add_item(b, x);
+		edu_item_free(x);
+		snprintf(want[i].unit, sizeof want[i].unit, "thpt-cao-lanh");
+		want[i].seq = i + 1;
+		want[i].pub = 5000 + (int64_t)(i % 9);
+	}
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	edu_store_batch_free(b);
+	qsort(want, 40, sizeof *want, ref_cmp);
+	edu_query qp = {.q = "ban tin"};
+	page_all(s, qp, 6, want, 40);
+	ref odd[20];
+	size_t m = 0;
+	for (size_t i = 0; i < 40; i++)
+		if (want[i].seq % 2 == 0)
+			odd[m++] = want[i];
+	edu_query qo = {.q = "tin le"};
+	page_all(s, qo, 3, odd, m);
+	check_store(s);
+	edu_store_close(s);
+}
+
+static void test_blobs(void **state)
+{
+	edu_store *s = open_tmp();
+	const char data[] = "%PDF-1.4 tệp đính kèm";
+	uint8_t sha[32], sha2[32];
+	crypto_hash_sha256(sha, (const uint8_t *)data, sizeof data);
+	crypto_hash_sha256(sha2, (const uint8_t *)"other", 5);
+
+	edu_item *it = mk(SELF, 1, 1, EDU_KIND_DOCUMENT, 100, "Công văn", "");
+	it->attachments = calloc(1, sizeof *it->attachments);
+	it->n_attachments = 1;
+	it->attachments[0].name = strdup("cong-van.pdf");
+	it->attachments[0].media_type = strdup("application/pdf");
+	it->attachments[0].size = sizeof data;
+	memcpy(it->attachments[0].sha256, sha, 32);
+
+	/* no blob anywhere */
+	assert_int_equal(put(s, it, NULL), EDU_PUT_MISSING_BLOB);
+	/* blob after the record in the same batch: still missing at that point */
+	edu_store_batch *b = NULL;
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	add_item(b, it);
+	assert_int_equal(edu_store_batch_put_blob(b, sha2, "other", 5), EDU_OK);
+	assert_int_equal(edu_store_batch_put_blob(b, sha2, data, sizeof data), EDU_EINVAL); /* hash mismatch */
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	assert_int_equal(edu_store_batch_result(b, 0, NULL), EDU_PUT_MISSING_BLOB);
+	edu_store_batch_free(b);
+	/* blob first: applied */
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	assert_int_equal(edu_store_batch_put_blob(b, sha, data, sizeof data), EDU_OK);
+	assert_int_equal(edu_store_batch_put_blob(b, sha, data, sizeof data), EDU_OK);
+	add_item(b, it);
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	assert_int_equal(edu_store_batch_result(b, 0, NULL), EDU_PUT_APPLIED);
+	edu_store_batch_free(b);
+	/* stored once */
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	assert_int_equal(edu_store_batch_put_blob(b, sha, data, sizeof data), EDU_OK);
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	edu_store_batch_free(b);
+	assert_int_equal(stats(s).blobs, 2);
+
+	/* a later version referencing the stored blob needs no blob in its batch */
+	it->version = 2;
+	assert_int_equal(put(s, it, NULL), EDU_PUT_APPLIED);
+
+	edu_store_rd *r = NULL;
+	uint8_t *got = NULL;
+	size_t len = 0;
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	assert_true(edu_store_blob_has(r, sha));
+	assert_int_equal(edu_store_blob_get(r, sha, &got, &len), EDU_OK);
+	assert_int_equal(len, sizeof data);
+	assert_memory_equal(got, data, len);
+	free(got);
+	uint8_t zero[32] = {0};
+	assert_false(edu_store_blob_has(r, zero));
+	assert_int_equal(edu_store_blob_get(r, zero, &got, &len), EDU_ENOENT);
+	edu_store_read_end(r);
+	check_store(s);
+	edu_item_free(it);
+	edu_store_close(s);
+}
+
+typedef struct late_put {
+	edu_store *s;
+	int delay_ms;
+} late_put;
+
+static void *late_put_main(void *arg)
+{
+	late_put *lp = arg;
+	struct timespec ts = {0, lp->delay_ms * 1000000L};
+	nanosleep(&ts, NULL);
+	edu_item *it = mk(SELF, 50, 1, EDU_KIND_NEWS, 100, "Muộn", "");
+	put(lp->s, it, NULL);
+	edu_item_free(it);
+	return NULL;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_log(void **state)
+{
+	edu_store *s = open_tmp();
+	for (uint64_t i = 1; i <= 5; i++)
+		assert_int_equal(put_free(s, mk(SELF, i, 1, EDU_KIND_NEWS, 100 + (int64_t)i, "Mục", "")), EDU_PUT_APPLIED);
+	assert_int_equal(put_free(s, mk(SELF, 1, 2, EDU_KIND_NEWS, 101, "Mục sửa", "")), EDU_PUT_APPLIED);
+	assert_int_equal(edu_store_log_head(s), 6);
+
+	edu_store_rd *r = NULL;
+	edu_log_entry *e = NULL;
+	size_t n = 0;
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	assert_int_equal(edu_store_log_read(r, 0, 100, 1 << 20, &e, &n), EDU_OK);
+	/* entry 1 (seq 1, version 1) is outdated by entry 6 and skipped */
+	assert_int_equal(n, 5);
+	uint64_t want_seq[] = {2, 3, 4, 5, 6};
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(e[i].log_seq, want_seq[i]);
+	edu_item *it = NULL;
+	assert_int_equal(edu_item_decode(e[4].rec.item, e[4].rec.item_len, &it), EDU_OK);
+	assert_int_equal(it->seq, 1);
+	assert_int_equal(it->version, 2);
+	edu_item_free(it);
+	edu_store_log_free(e, n);
+	assert_int_equal(edu_store_log_read(r, 2, 2, 1 << 20, &e, &n), EDU_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(e[0].log_seq, 3);
+	assert_int_equal(e[1].log_seq, 4);
+	edu_store_log_free(e, n);
+	assert_int_equal(edu_store_log_read(r, 0, 100, 1, &e, &n), EDU_OK);
+	assert_int_equal(n, 1); /* at least one even over max_bytes */
+	edu_store_log_free(e, n);
+	assert_int_equal(edu_store_log_read(r, 6, 100, 1 << 20, &e, &n), EDU_OK);
+	assert_int_equal(n, 0);
+	edu_store_log_free(e, n);
+	uint64_t count = 0;
+	int64_t oldest = 0;
+	assert_int_equal(edu_store_log_backlog(r, 0, &count, &oldest), EDU_OK);
+	assert_int_equal(count, 6);
+	assert_true(oldest > 0);
+	assert_int_equal(edu_store_log_backlog(r, 4, &count, &oldest), EDU_OK);
+	assert_int_equal(count, 2);
+	edu_store_read_end(r);
+
+	edu_store_batch *b = NULL;
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	assert_int_equal(edu_store_batch_trim_log(b, 3), EDU_OK);
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	edu_store_batch_free(b);
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	assert_int_equal(edu_store_log_backlog(r, 0, &count, &oldest), EDU_OK);
+	assert_int_equal(count, 3);
+	assert_int_equal(edu_store_log_read(r, 0, 100, 1 << 20, &e, &n), EDU_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(e[0].log_seq, 4);
+	edu_store_log_free(e, n);
+	edu_store_read_end(r);
+	check_store(s);
+
+	/* log_wait: times out without commits, wakes on a commit */
+	int64_t t0 = mono_ms();
+	assert_int_equal(edu_store_log_wait(s, 6, 60), 6);
+	assert_true(mono_ms() - t0 >= 50);
+	assert_int_equal(edu_store_log_wait(s, 5, 5000), 6); /* already past: at once */
+	late_put lp = {s, 50};
+	pthread_t th;
+	pthread_create(&th, NULL, late_put_main, &lp);
+	t0 = mono_ms();
+	assert_int_equal(edu_store_log_wait(s, 6, 10000), 7);
+	assert_true(mono_ms() - t0 < 5000);
+	pthread_join(th, NULL);
+
+	/* trim everything: the head does not go back, even across a reopen */
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	assert_int_equal(edu_store_batch_trim_log(b, 100), EDU_OK);
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	edu_store_batch_free(b);
+	edu_store_close(s);
+	s = open_tmp();
+	assert_int_equal(edu_store_log_head(s), 7);
+	uint64_t ls = 0;
+	it = mk(SELF, 51, 1, EDU_KIND_NEWS, 100, "Sau", "");
+	assert_int_equal(put(s, it, &ls), EDU_PUT_APPLIED);
+	edu_item_free(it);
+	assert_int_equal(ls, 8);
+	check_store(s);
+	edu_store_close(s);
+}
+
+static char *body_of(size_t len, unsigned seed)
+{
+	static const char *words[] = {"học", "sinh", "trường", "lớp", "giáo", "viên", "năm", "mới", "thi", "đua"};
+	char *b = malloc(len + 16);
+	size_t n = 0;
+	while (n < len) {
+		const char *w = words[(seed = seed * 1103515245 + 12345) >> 16 & 7];
+		size_t l = strlen(w);
+		memcpy(b + n, w, l);
+		n += l;
+		b[n++] = ' ';
+	}
+	b[n] = '\0';
+	return b;
+}
+
+static void test_map_growth(void **state)
+{
+	edu_store *s = open_at(tmpl, 1 << 20, 0, SELF);
+	enum { N = 3000, PER = 100 };
+	for (size_t i = 0; i < N; i += PER) {
+		edu_store_batch *b = NULL;
+		assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+		for (size_t j = i; j < i + PER; j++) {
+			char *body = body_of(600, (unsigned)j);
+			edu_item *it = mk(SELF, j + 1, 1, EDU_KIND_NEWS, 1000 + (int64_t)j, "Tin", body);
+			free(body);
+			add_item(b, it);
+			edu_item_free(it);
+		}
+		assert_int_equal(edu_store_commit(s, b), EDU_OK);
+		for (size_t j = 0; j < PER; j++)
+			assert_int_equal(edu_store_batch_result(b, j, NULL), EDU_PUT_APPLIED);
+		edu_store_batch_free(b);
+	}
+	edu_store_stats st = stats(s);
+	assert_int_equal(st.items_total, N);
+	assert_true(st.map_size > (1 << 20) * 4);
+	edu_store_rd *r = NULL;
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	for (uint64_t i = 1; i <= N; i++) {
+		edu_item *it = NULL;
+		assert_int_equal(edu_store_get(r, SELF, i, &it), EDU_OK);
+		edu_item_free(it);
+	}
+	edu_store_read_end(r);
+	check_store(s);
+	edu_store_close(s);
+}
+
+static void test_map_max(void **state)
+{
+	edu_store *s = open_at(tmpl, 1 << 20, 2 << 20, SELF);
+	uint64_t acked = 0;
+	edu_err rv = EDU_OK;
+	for (int round = 0; round < 1000 && rv == EDU_OK; round++) {
+		edu_store_batch *b = NULL;
+		assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+		for (int j = 0; j < 10; j++) {
+			char *body = body_of(2000, (unsigned)(acked + (uint64_t)j));
+			edu_item *it = mk(SELF, acked + (uint64_t)j + 1, 1, EDU_KIND_NEWS, 1000, "Đầy", body);
+			free(body);
+			add_item(b, it);
+			edu_item_free(it);
+		}
+		rv = edu_store_commit(s, b);
+		if (rv == EDU_OK) {
+			acked += 10;
+		} else {
+			for (size_t j = 0; j < 10; j++)
+				assert_int_equal(edu_store_batch_result(b, j, NULL), EDU_PUT_INVALID);
+		}
+		edu_store_batch_free(b);
+	}
+	assert_int_equal(rv, EDU_ENOSPC);
+	assert_true(acked > 100);
+	edu_store_stats st = stats(s);
+	assert_int_equal(st.items_total, acked);
+	assert_int_equal(st.map_size, 2 << 20);
+	check_store(s);
+	/* still full: the same write fails cleanly again; reads keep working */
+	edu_store_batch *b = NULL;
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	for (int j = 0; j < 10; j++) {
+		char *body = body_of(2000, (unsigned)(acked + (uint64_t)j));
+		edu_item *it = mk(SELF, acked + (uint64_t)j + 1, 1, EDU_KIND_NEWS, 1000, "Đầy", body);
+		free(body);
+		add_item(b, it);
+		edu_item_free(it);
+	}
+	assert_int_equal(edu_store_commit(s, b), EDU_ENOSPC);
+	edu_store_batch_free(b);
+	check_store(s);
+	edu_store_rd *r = NULL;
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	for (uint64_t i = 1; i <= acked; i++) {
+		edu_item *got = NULL;
+		assert_int_equal(edu_store_get(r, SELF, i, &got), EDU_OK);
+		edu_item_free(got);
+	}
+	edu_store_read_end(r);
+	edu_store_close(s);
+	/* reopened with the same limit: everything acknowledged is there */
+	s = open_at(tmpl, 1 << 20, 2 << 20, SELF);
+	assert_int_equal(stats(s).items_total, acked);
+	assert_int_equal(edu_store_next_seq(s), acked + 1);
+	check_store(s);
+	edu_store_close(s);
+	/* and with a larger limit it accepts writes again */
+	s = open_at(tmpl, 1 << 20, 8 << 20, SELF);
+	assert_int_equal(put_free(s, mk(SELF, acked + 1, 1, EDU_KIND_NEWS, 1000, "Lại", "")), EDU_PUT_APPLIED);
+	check_store(s);
+	edu_store_close(s);
+}
+
+typedef struct gc_arg {
+	edu_store *s;
+	int id;
+	int n;
+	int failures;
+} gc_arg;
+
+static void *gc_main(void *arg)
+{
+	gc_arg *a = arg;
+	char unit[41];
+	snprintf(unit, sizeof unit, "th-writer-%d", a->id);
+	for (int i = 0; i < a->n; i++) {
+		edu_item *it = mk(unit, (uint64_t)i + 1, 1, EDU_KIND_NEWS, 1000 + i, "Tin nhóm", "nội dung");
+		edu_store_batch *b = NULL;
+		edu_record r = {0};
+		if (edu_store_batch_new(&b) != EDU_OK || edu_item_encode(it, &r.item, &r.item_len) != EDU_OK ||
+		    edu_store_batch_put_record(b, &r) != EDU_OK || edu_store_commit(a->s, b) != EDU_OK ||
+		    edu_store_batch_result(b, 0, NULL) != EDU_PUT_APPLIED)
+			a->failures++;
+		edu_record_clear(&r);
+		edu_store_batch_free(b);
+		edu_item_free(it);
+	}
+	return NULL;
+}
+
+static void test_group_commit(void **state)
+{
+	edu_store *s = open_tmp();
+	enum { T = 8, N = 500 };
+	pthread_t th[T];
+	gc_arg a[T];
+	for (int i = 0; i < T; i++) {
+		a[i] = (gc_arg){s, i, N, 0};
+		pthread_create(&th[i], NULL, gc_main, &a[i]);
+	}
+	for (int i = 0; i < T; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(a[i].failures, 0);
+	}
+	edu_store_stats st = stats(s);
+	assert_int_equal(st.items_total, T * N);
+	assert_int_equal(st.log_head, T * N);
+	assert_true(st.commits < T * N);
+	print_message("group commit: %d commits in %" PRIu64 " transactions\n", T * N, st.commits);
+	check_store(s);
+	edu_store_close(s);
+	s = open_tmp();
+	assert_int_equal(stats(s).items_total, T * N);
+	edu_store_close(s);
+}
+
+static void test_reopen(void **state)
+{
+	edu_store *s = open_tmp();
+	for (int i = 0; i < 10; i++) {
+		uint64_t seq = edu_store_next_seq(s);
+		assert_int_equal(put_free(s, mk(SELF, seq, 1, EDU_KIND_NEWS, 100 + i, "Giữ lại", "")), EDU_PUT_APPLIED);
+	}
+	uint64_t unused = edu_store_next_seq(s); /* handed out, never committed */
+	assert_int_equal(unused, 11);
+	edu_store_close(s);
+
+	s = open_tmp();
+	assert_int_equal(edu_store_next_seq(s), 11); /* continues after the highest committed */
+	edu_store_stats st = stats(s);
+	assert_int_equal(st.items_total, 10);
+	assert_int_equal(st.items_own, 10);
+	assert_int_equal(st.log_head, 10);
+	assert_int_equal(st.commits, 0);
+	assert_int_equal(search_count(s, "giu lai"), 10);
+	check_store(s);
+	edu_store_close(s);
+
+	/* a newer store format is refused */
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 16);
+	assert_int_equal(mdb_env_open(env, tmpl, 0, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	uint8_t two[4] = {0, 0, 0, 2};
+	MDB_val k = {strlen("store.format"), "store.format"}, v = {4, two};
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	edu_store_opts o = {.dir = tmpl, .self_unit = SELF};
+	s = NULL;
+	assert_int_equal(edu_store_open(&s, &o), EDU_EVERSION);
+	assert_null(s);
+}
+
+/* ---- crash -------------------------------------------------------------------- */
+
+typedef struct crash_arg {
+	edu_store *s;
+	int fd;
+	int id;
+} crash_arg;
+
+static void *crash_writer(void *arg)
+{
+	crash_arg *a = arg;
+	uint64_t prev = 0;
+	for (;;) {
+		uint64_t seq = edu_store_next_seq(a->s);
+		edu_store_batch *b = NULL;
+		if (edu_store_batch_new(&b) != EDU_OK)
+			_exit(3);
+		char *body = body_of(300 + seq % 500, (unsigned)seq);
+		edu_item *it = mk("thcs-crash", seq, 1, (edu_kind)(seq % 4 + 1), 1000 + (int64_t)(seq % 97), "Tin mới",
+		    body);
+		free(body);
+		add_item(b, it);
+		edu_item_free(it);
+		if (prev != 0) { /* update our previous item in the same batch */
+			it = mk("thcs-crash", prev, 2, EDU_KIND_NEWS, 5000, "Đã sửa", prev % 3 ? "sửa" : "");
+			it->deleted = prev % 3 == 0;
+			if (it->deleted)
+				setstr(&it->title, "");
+			add_item(b, it);
+			edu_item_free(it);
+		}
+		if (edu_store_commit(a->s, b) != EDU_OK || edu_store_batch_result(b, 0, NULL) != EDU_PUT_APPLIED)
+			_exit(4);
+		edu_store_batch_free(b);
+		if (write(a->fd, &seq, sizeof seq) != sizeof seq)
+			_exit(5);
+		prev = seq;
+	}
+	return NULL;
+}
+
+static void crash_child(int fd)
+{
+	edu_store *s = NULL;
+	edu_store_opts o = {.dir = tmpl, .map_size = 1 << 20, .self_unit = "thcs-crash"};
+	if (edu_store_open(&s, &o) != EDU_OK)
+		_exit(2);
+	pthread_t th[4];
+	crash_arg a[4];
+	for (int i = 0; i < 4; i++) {
+		a[i] = (crash_arg){s, fd, i};
+		pthread_create(&th[i], NULL, crash_writer, &a[i]);
+	}
+	for (;;)
+		pause();
+}
+
+static void test_crash(void **state)
+{
+	uint64_t *acked = calloc(1 << 20, sizeof *acked);
+	size_t n_acked = 0;
+	for (int round = 0; round < 3; round++) {
+		int p[2];
+		assert_int_equal(pipe(p), 0);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(p[0]);
+			crash_child(p[1]);
+			_exit(1);
+		}
+		close(p[1]);
+		/* let it run until a number of acknowledgements, a different one each round */
+		size_t target = n_acked + 150 + (size_t)round * 97, before = n_acked;
+		uint64_t seq;
+		while (n_acked < target && read(p[0], &seq, sizeof seq) == sizeof seq)
+			acked[n_acked++] = seq;
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		while (n_acked < (1u << 20) && read(p[0], &seq, sizeof seq) == sizeof seq)
+			acked[n_acked++] = seq;
+		close(p[0]);
+		int st = 0;
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+		assert_true(n_acked > before);
+
+		edu_store *s = open_at(tmpl, 1 << 20, 0, "thcs-crash");
+		check_store(s);
+		edu_store_rd *r = NULL;
+		uint64_t max = 0;
+		assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+		for (size_t i = 0; i < n_acked; i++) {
+			edu_item *it = NULL;
+			if (edu_store_get(r, "thcs-crash", acked[i], &it) != EDU_OK)
+				fail_msg("acknowledged item %" PRIu64 " lost", acked[i]);
+			edu_item_free(it);
+			if (acked[i] > max)
+				max = acked[i];
+		}
+		edu_store_read_end(r);
+		assert_true(edu_store_next_seq(s) > max);
+		edu_store_close(s);
+	}
+	print_message("crash: %zu acknowledged items survived 3 kills\n", n_acked);
+	free(acked);
+}
+
+/* ---- bad input ------------------------------------------------------------------ */
+
+static void test_bad_input(void **state)
+{
+	edu_store *s = NULL;
+	edu_store_opts o = {0};
+	assert_int_equal(edu_store_open(&s, &o), EDU_EINVAL);
+	o.dir = tmpl;
+	o.self_unit = "Bad Unit!";
+	assert_int_equal(edu_store_open(&s, &o), EDU_EINVAL);
+	edu_store_close(NULL);
+	edu_store_batch_free(NULL);
+	edu_store_read_end(NULL);
+
+	s = open_tmp();
+	edu_store_batch *b = NULL;
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	assert_int_equal(edu_store_batch_put_meta(b, "store.format", "9", 1), EDU_EPERM);
+	char longkey[EDU_STORE_META_KEY_MAX + 2];
+	memset(longkey, 'k', sizeof longkey - 1);
+	longkey[sizeof longkey - 1] = '\0';
+	assert_int_equal(edu_store_batch_put_meta(b, longkey, "v", 1), EDU_ETOOBIG);
+	assert_int_equal(edu_store_batch_put_meta(b, "", "v", 1), EDU_EINVAL);
+	edu_record big = {.item = calloc(1, EDU_RECORD_MAX + 1), .item_len = EDU_RECORD_MAX + 1};
+	assert_int_equal(edu_store_batch_put_record(b, &big), EDU_ETOOBIG);
+	free(big.item);
+	/* an item that decodes but fails validation */
+	edu_item *it = mk(SELF, 1, 1, EDU_KIND_NEWS, 100, "", "");
+	add_item(b, it);
+	edu_item_free(it);
+	edu_record empty = {0};
+	assert_int_equal(edu_store_batch_put_record(b, &empty), EDU_OK);
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	assert_int_equal(edu_store_batch_result(b, 0, NULL), EDU_PUT_INVALID);
+	assert_int_equal(edu_store_batch_result(b, 1, NULL), EDU_PUT_INVALID);
+	edu_store_batch_free(b);
+	assert_int_equal(edu_store_log_head(s), 0);
+
+	edu_store_rd *r = NULL;
+	edu_item **items = NULL;
+	size_t n = 0;
+	bool more;
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	edu_query q = {.limit = 0};
+	assert_int_equal(edu_store_query(r, &q, &items, &n, &more), EDU_EINVAL);
+	q.limit = 1001;
+	assert_int_equal(edu_store_query(r, &q, &items, &n, &more), EDU_EINVAL);
+	q.limit = 10;
+	q.kind = (edu_kind)9;
+	assert_int_equal(edu_store_query(r, &q, &items, &n, &more), EDU_EINVAL);
+	q.kind = EDU_KIND_NONE;
+	const char *bad_units[] = {"ok-unit", "BAD UNIT"};
+	q.units = bad_units;
+	q.n_units = 2;
+	assert_int_equal(edu_store_query(r, &q, &items, &n, &more), EDU_EINVAL);
+	q.units = NULL;
+	q.n_units = 0;
+	q.before_ts = 100;
+	q.before_unit = "not valid";
+	assert_int_equal(edu_store_query(r, &q, &items, &n, &more), EDU_EINVAL);
+	edu_item *got = NULL;
+	assert_int_equal(edu_store_get(r, "x", 1, &got), EDU_EINVAL);
+	assert_int_equal(edu_store_get(r, NULL, 1, &got), EDU_EINVAL);
+	char *val = NULL;
+	assert_int_equal(edu_store_meta_get(r, "", &val, NULL), EDU_EINVAL);
+	edu_store_read_end(r);
+	check_store(s);
+	edu_store_close(s);
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	edu_store_batch_free(b);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newest_wins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tombstone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_multi_unit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blobs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_max, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+	};
+	edu_log_set_level(LOG_ERR);
+	if (argc > 1) {
+		char filter[64];
+		snprintf(filter, sizeof filter, "test_%s", argv[1]);
+		cmocka_set_test_filter(filter);
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,153 @@
+#include "text.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+bool edu_text_utf8_valid(const char *s, size_t len)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t i = 0;
+	while (i < len) {
+		utf8proc_int32_t cp;
+		/* utf8proc_iterate rejects overlongs, surrogates and > U+10FFFF. */
+		utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+		if (n <= 0 || cp == 0)
+			return false;
+		i += (size_t)n;
+	}
+	return true;
+}
+
+static edu_err check_input(const char *s, size_t len)
+{
+	if (s == NULL && len > 0)
+		return EDU_EINVAL;
+	if (len > EDU_TEXT_INPUT_MAX)
+		return EDU_ETOOBIG;
+	if (!edu_text_utf8_valid(s, len))
+		return EDU_EINVAL;
+	return EDU_OK;
+}
+
+static edu_err map_utf8(const char *s, size_t len, utf8proc_option_t opt,
+    utf8proc_custom_func fn, char **out)
+{
+	*out = NULL;
+	edu_err rv = check_input(s, len);
+	if (rv != EDU_OK)
+		return rv;
+	if (len == 0) {
+		*out = strdup("");
+		return *out ? EDU_OK : EDU_ENOMEM;
+	}
+	utf8proc_uint8_t *dst = NULL;
+	utf8proc_ssize_t n = utf8proc_map_custom((const utf8proc_uint8_t *)s,
+	    (utf8proc_ssize_t)len, &dst, opt, fn, NULL);
+	if (n < 0)
+		return n == UTF8PROC_ERROR_NOMEM ? EDU_ENOMEM : EDU_EINVAL;
+	*out = (char *)dst;
+	return EDU_OK;
+}
+
+edu_err edu_text_nfc(const char *s, size_t len, char **out)
+{
+	return map_utf8(s, len, UTF8PROC_STABLE | UTF8PROC_COMPOSE, NULL, out);
+}
+
+size_t edu_text_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+bool edu_text_has_ctl(const char *s, bool allow_newlines)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\t')
+			continue;
+		if ((c == '\n' || c == '\r') && allow_newlines)
+			continue;
+		if (c < 0x20 || c == 0x7F)
+			return true;
+	}
+	return false;
+}
+
+/* utf8proc's STRIPMARK leaves đ/Đ alone: they are letters, not d + mark. */
+static utf8proc_int32_t map_d_stroke(utf8proc_int32_t cp, void *data)
+{
+	(void)data;
+	return (cp == 0x0110 || cp == 0x0111) ? 'd' : cp;
+}
+
+edu_err edu_text_fold(const char *s, size_t len, char **out)
+{
+	return map_utf8(s, len,
+	    UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_STRIPMARK |
+	        UTF8PROC_CASEFOLD,
+	    map_d_stroke, out);
+}
+
+static bool is_word_char(utf8proc_int32_t cp)
+{
+	switch (utf8proc_category(cp)) {
+	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+	case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
+	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Emits folded[start..end), cut to EDU_TEXT_TOKEN_MAX bytes at a character boundary. */
+static edu_err emit(const char *folded, size_t start, size_t end, edu_text_token_fn fn, void *arg)
+{
+	size_t len = end - start;
+	if (len > EDU_TEXT_TOKEN_MAX) {
+		len = EDU_TEXT_TOKEN_MAX;
+		while (len > 0 && ((unsigned char)folded[start + len] & 0xC0) == 0x80)
+			len--;
+	}
+	return fn(folded + start, len, arg);
+}
+
+edu_err edu_text_tokens(const char *s, size_t len, edu_text_token_fn fn, void *arg)
+{
+	char *folded = NULL;
+	edu_err rv = edu_text_fold(s, len, &folded);
+	if (rv != EDU_OK)
+		return rv;
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)folded;
+	size_t flen = strlen(folded), i = 0, start = 0, count = 0;
+	bool in_tok = false;
+	while (i <= flen && count < EDU_TEXT_TOKENS_MAX && rv == EDU_OK) {
+		utf8proc_int32_t cp = 0;
+		utf8proc_ssize_t n = 1;
+		if (i < flen) {
+			n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(flen - i), &cp);
+			if (n <= 0) {
+				rv = EDU_EINTERNAL; /* utf8proc produced invalid UTF-8 */
+				break;
+			}
+		}
+		bool word = i < flen && is_word_char(cp);
+		if (word && !in_tok) {
+			start = i;
+			in_tok = true;
+		} else if (!word && in_tok) {
+			rv = emit(folded, start, i, fn, arg);
+			count++;
+			in_tok = false;
+		}
+		i += (size_t)n;
+	}
+	free(folded);
+	return rv;
+}

@@ -1,0 +1,737 @@
+/* Child side of replication. Two threads share one nng req socket (one
+ * dialer, so one pipe at a time), each on its own req context:
+ *  - the push thread sends the change log in batches, one in flight, and
+ *    records the parent's ack (meta "uplink.acked" + log trim, one commit);
+ *  - the heartbeat thread sends the subtree's statuses every heartbeat_ms.
+ * Each thread says Hello on a pipe before using it (the parent binds the
+ * pipe to our unit); a NOT_BOUND reply makes it say Hello again. */
+#include "uplink/uplink.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "item.pb-c.h"
+#include "uplink/wire.h"
+
+#define HELLO_TIMEOUT_MS 3000
+#define HEARTBEAT_TIMEOUT_MS 3000
+/* A big batch with blobs may take a while to commit at a loaded parent;
+ * re-sending it early would only add load (re-delivery is harmless). */
+#define PUSH_TIMEOUT_MS 15000
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 2000
+#define RECONNECT_MIN_MS 100
+#define RECONNECT_MAX_MS 2000
+#define META_ACKED "uplink.acked"
+
+enum { ST_CONNECTING, ST_ONLINE, ST_OFFLINE };
+static const char *const state_names[] = {"connecting", "online", "offline"};
+
+struct edu_uplink {
+	edu_store *store;
+	char *self_unit;
+	char *parent_url;
+	int heartbeat_ms;
+	edu_uplink_collect_fn collect;
+	void *collect_arg;
+
+	nng_socket sock;
+	bool sock_open;
+	nng_dialer dialer;
+	nng_ctx push_ctx, hb_ctx;
+	nng_aio *push_aio, *hb_aio;
+	pthread_t push_thr, hb_thr;
+	bool push_started, hb_started;
+
+	pthread_mutex_t mu; /* everything below */
+	pthread_cond_t cv;  /* stop and retry waits */
+	bool stopping;
+	uint32_t cur_pipe;   /* the connected pipe, 0 when none */
+	uint32_t hello_pipe; /* the pipe our Hello was accepted on */
+	int state;
+	uint64_t acked;
+	uint64_t backlog;
+	int64_t oldest_ms;
+	int64_t last_ack_ms;
+};
+
+static void set_state(edu_uplink *u, int st, const char *why)
+{
+	int old;
+	pthread_mutex_lock(&u->mu);
+	old = u->state;
+	u->state = st;
+	pthread_mutex_unlock(&u->mu);
+	if (old != st) {
+		if (st == ST_ONLINE)
+			edu_log(LOG_NOTICE, "uplink: online with parent %s", u->parent_url);
+		else
+			edu_log(LOG_WARNING, "uplink: %s (parent %s): %s", state_names[st], u->parent_url,
+			    why ? why : "");
+	}
+}
+
+static bool stopping(edu_uplink *u)
+{
+	bool s;
+	pthread_mutex_lock(&u->mu);
+	s = u->stopping;
+	pthread_mutex_unlock(&u->mu);
+	return s;
+}
+
+/* Waits ms or until stop; returns true when stopping. */
+static bool wait_ms(edu_uplink *u, int64_t ms)
+{
+	struct timespec ts;
+	bool s;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&u->mu);
+	while (!u->stopping && pthread_cond_timedwait(&u->cv, &u->mu, &ts) == 0)
+		;
+	s = u->stopping;
+	pthread_mutex_unlock(&u->mu);
+	return s;
+}
+
+static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	edu_uplink *u = arg;
+	uint32_t id = nng_pipe_id(p);
+	bool lost = false;
+	pthread_mutex_lock(&u->mu);
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		u->cur_pipe = id;
+	} else if (ev == NNG_PIPE_EV_REM_POST && u->cur_pipe == id) {
+		u->cur_pipe = 0;
+		lost = !u->stopping;
+	}
+	pthread_mutex_unlock(&u->mu);
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		edu_log(LOG_INFO, "uplink: connected to %s", u->parent_url);
+	if (lost)
+		set_state(u, ST_OFFLINE, "connection lost");
+}
+
+/* One request/reply on ctx. On success *reply is the decoded answer (caller
+ * frees); an Error reply becomes its edu_err with *code set. req is always
+ * consumed. */
+static edu_err exchange(edu_uplink *u, nng_ctx ctx, nng_aio *aio, nng_msg *req, int timeout_ms,
+    edu_wire_msg **reply, uint32_t *pipe_id, int *code)
+{
+	nng_msg *m;
+	int r;
+	edu_err rv;
+	char why[256];
+
+	*reply = NULL;
+	*code = 0;
+	nng_aio_set_msg(aio, req);
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	if ((r = nng_aio_result(aio)) != 0) {
+		nng_msg_free(nng_aio_get_msg(aio));
+		nng_aio_set_msg(aio, NULL);
+		return edu_err_from_nng(r);
+	}
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	if ((r = nng_aio_result(aio)) != 0)
+		return edu_err_from_nng(r);
+	m = nng_aio_get_msg(aio);
+	nng_aio_set_msg(aio, NULL);
+	if (pipe_id)
+		*pipe_id = nng_pipe_id(nng_msg_get_pipe(m));
+	rv = edu_wire_decode(nng_msg_body(m), nng_msg_len(m), reply, why, sizeof why);
+	nng_msg_free(m);
+	if (rv != EDU_OK) {
+		edu_log(LOG_WARNING, "uplink: bad reply from parent %s: %s", u->parent_url, why);
+		return EDU_EPROTO;
+	}
+	if ((*reply)->body_case == EDUNET__WIRE__ENVELOPE__BODY_ERROR) {
+		Edunet__Wire__Error *e = (*reply)->error;
+		*code = e->code;
+		switch (e->code) {
+		case EDUNET__WIRE__ERROR__CODE__NOT_BOUND:
+			rv = EDU_EPERM; /* callers look at *code and say Hello again */
+			break;
+		case EDUNET__WIRE__ERROR__CODE__REFUSED:
+			rv = EDU_EPERM;
+			break;
+		case EDUNET__WIRE__ERROR__CODE__VERSION:
+			rv = EDU_EVERSION;
+			break;
+		case EDUNET__WIRE__ERROR__CODE__TOO_BIG:
+			rv = EDU_ETOOBIG;
+			break;
+		case EDUNET__WIRE__ERROR__CODE__INTERNAL:
+			rv = EDU_EIO;
+			break;
+		default:
+			rv = EDU_EPROTO;
+			break;
+		}
+		if (e->code != EDUNET__WIRE__ERROR__CODE__NOT_BOUND)
+			edu_log(LOG_WARNING, "uplink: parent %s answered error %d: %s", u->parent_url, (int)e->code,
+			    e->message);
+		edu_wire_free(*reply);
+		*reply = NULL;
+		return rv;
+	}
+	return EDU_OK;
+}
+
+/* Says Hello on the current pipe unless this pipe already bound us. */
+static edu_err ensure_hello(edu_uplink *u, nng_ctx ctx, nng_aio *aio)
+{
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL;
+	Edunet__Wire__Hello h = EDUNET__WIRE__HELLO__INIT;
+	nng_msg *m = NULL;
+	uint32_t pipe_id = 0;
+	int code;
+	bool need;
+	edu_err rv;
+
+	pthread_mutex_lock(&u->mu);
+	need = u->hello_pipe == 0 || u->hello_pipe != u->cur_pipe;
+	pthread_mutex_unlock(&u->mu);
+	if (!need)
+		return EDU_OK;
+	h.unit = u->self_unit;
+	h.software_version = EDU_SOFTWARE_VERSION;
+	h.wire_version = EDU_WIRE_VERSION;
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_HELLO;
+	env.hello = &h;
+	if ((rv = edu_wire_to_nng(&env, &m)) != EDU_OK)
+		return rv;
+	rv = exchange(u, ctx, aio, m, HELLO_TIMEOUT_MS, &reply, &pipe_id, &code);
+	if (rv != EDU_OK) {
+		if (rv == EDU_EPERM)
+			edu_log(LOG_ERR, "uplink: parent %s refused unit %s (check its units registry)", u->parent_url,
+			    u->self_unit);
+		return rv;
+	}
+	if (reply->body_case != EDUNET__WIRE__ENVELOPE__BODY_HELLO_ACK) {
+		edu_log(LOG_WARNING, "uplink: parent %s answered Hello with message %d", u->parent_url,
+		    (int)reply->body_case);
+		edu_wire_free(reply);
+		return EDU_EPROTO;
+	}
+	edu_log(LOG_INFO, "uplink: parent %s (%s) accepted %s", reply->hello_ack->parent_unit, u->parent_url,
+	    u->self_unit);
+	edu_wire_free(reply);
+	pthread_mutex_lock(&u->mu);
+	u->hello_pipe = pipe_id;
+	pthread_mutex_unlock(&u->mu);
+	return EDU_OK;
+}
+
+static void forget_hello(edu_uplink *u)
+{
+	pthread_mutex_lock(&u->mu);
+	u->hello_pipe = 0;
+	pthread_mutex_unlock(&u->mu);
+}
+
+static void refresh_backlog(edu_uplink *u)
+{
+	edu_store_rd *rd = NULL;
+	uint64_t acked, count = 0;
+	int64_t oldest = 0;
+	pthread_mutex_lock(&u->mu);
+	acked = u->acked;
+	pthread_mutex_unlock(&u->mu);
+	if (edu_store_read_begin(u->store, &rd) != EDU_OK)
+		return;
+	if (edu_store_log_backlog(rd, acked, &count, &oldest) == EDU_OK) {
+		pthread_mutex_lock(&u->mu);
+		if (u->acked == acked) { /* else an ack raced us: the next refresh is exact */
+			u->backlog = count;
+			u->oldest_ms = count ? oldest : 0;
+		}
+		pthread_mutex_unlock(&u->mu);
+	}
+	edu_store_read_end(rd);
+}
+
+/* ---- push ------------------------------------------------------------- */
+
+typedef struct batch {
+	ProtobufCBinaryData *recs;
+	uint8_t **rec_bufs;
+	size_t n;
+	Edunet__Wire__Blob *blobs;
+	Edunet__Wire__Blob **blob_ptrs;
+	uint8_t **blob_bufs;
+	uint8_t (*shas)[32];
+	size_t nb;
+	uint64_t upto;
+	size_t bytes;
+} batch;
+
+static void batch_clear(batch *b)
+{
+	size_t i;
+	for (i = 0; i < b->n; i++)
+		free(b->rec_bufs[i]);
+	for (i = 0; i < b->nb; i++)
+		free(b->blob_bufs[i]);
+	free(b->recs);
+	free(b->rec_bufs);
+	free(b->blobs);
+	free(b->blob_ptrs);
+	free(b->blob_bufs);
+	free(b->shas);
+	memset(b, 0, sizeof *b);
+}
+
+static bool batch_has_blob(const batch *b, const uint8_t *sha)
+{
+	size_t i;
+	for (i = 0; i < b->nb; i++)
+		if (memcmp(b->shas[i], sha, 32) == 0)
+			return true;
+	return false;
+}
+
+/* Reads the next batch after `after`: records in log order, each followed by
+ * the blobs its attachments need, cut before a record whose blobs would push
+ * the batch past EDU_WIRE_BATCH_BYTES (a first record always goes). */
+static edu_err batch_build(edu_uplink *u, uint64_t after, batch *b)
+{
+	edu_store_rd *rd = NULL;
+	edu_log_entry *e = NULL;
+	size_t n = 0, i, j;
+	edu_err rv;
+
+	memset(b, 0, sizeof *b);
+	if ((rv = edu_store_read_begin(u->store, &rd)) != EDU_OK)
+		return rv;
+	rv = edu_store_log_read(rd, after, EDU_WIRE_BATCH_RECORDS, EDU_WIRE_BATCH_BYTES, &e, &n);
+	if (rv != EDU_OK || n == 0)
+		goto out;
+	b->recs = calloc(n, sizeof *b->recs);
+	b->rec_bufs = calloc(n, sizeof *b->rec_bufs);
+	b->blobs = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->blobs);
+	b->blob_ptrs = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->blob_ptrs);
+	b->blob_bufs = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->blob_bufs);
+	b->shas = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->shas);
+	if (!b->recs || !b->rec_bufs || !b->blobs || !b->blob_ptrs || !b->blob_bufs || !b->shas) {
+		rv = EDU_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		Edunet__Item *it;
+		uint8_t *enc = NULL;
+		size_t enc_len = 0, nb0 = b->nb, bytes0 = b->bytes;
+		bool cut = false;
+
+		if ((rv = edu_record_encode(&e[i].rec, &enc, &enc_len)) != EDU_OK)
+			goto out;
+		b->bytes += enc_len;
+		it = edu_wire_item_unpack(e[i].rec.item, e[i].rec.item_len);
+		if (it) {
+			for (j = 0; j < it->n_attachments && !cut; j++) {
+				const ProtobufCBinaryData *sha = &it->attachments[j]->sha256;
+				uint8_t *data = NULL;
+				size_t len = 0;
+				if (sha->len != 32 || batch_has_blob(b, sha->data))
+					continue;
+				if (b->nb >= EDU_WIRE_BLOBS_MAX) {
+					cut = true;
+					break;
+				}
+				if (edu_store_blob_get(rd, sha->data, &data, &len) != EDU_OK)
+					continue; /* not here: the parent will say MISSING_BLOB if it lacks it too */
+				edunet__wire__blob__init(&b->blobs[b->nb]);
+				memcpy(b->shas[b->nb], sha->data, 32);
+				b->blobs[b->nb].sha256.data = b->shas[b->nb];
+				b->blobs[b->nb].sha256.len = 32;
+				b->blobs[b->nb].data.data = data;
+				b->blobs[b->nb].data.len = len;
+				b->blob_ptrs[b->nb] = &b->blobs[b->nb];
+				b->blob_bufs[b->nb] = data;
+				b->nb++;
+				b->bytes += len;
+			}
+			edu_wire_item_free(it);
+		}
+		if (i > 0 && (cut || b->bytes > EDU_WIRE_BATCH_BYTES)) {
+			/* leave this record (and the blobs just read for it) to the next batch */
+			while (b->nb > nb0)
+				free(b->blob_bufs[--b->nb]);
+			b->bytes = bytes0;
+			free(enc);
+			break;
+		}
+		b->recs[b->n].data = enc;
+		b->recs[b->n].len = enc_len;
+		b->rec_bufs[b->n] = enc;
+		b->n++;
+		b->upto = e[i].log_seq;
+	}
+	rv = EDU_OK;
+out:
+	edu_store_log_free(e, n);
+	edu_store_read_end(rd);
+	if (rv != EDU_OK)
+		batch_clear(b);
+	return rv;
+}
+
+/* Records the parent's ack durably: position and log trim in one commit. */
+static edu_err record_ack(edu_uplink *u, uint64_t upto, size_t n)
+{
+	edu_store_batch *sb = NULL;
+	char val[24];
+	edu_err rv;
+	int len = snprintf(val, sizeof val, "%" PRIu64, upto);
+	if ((rv = edu_store_batch_new(&sb)) != EDU_OK)
+		return rv;
+	if ((rv = edu_store_batch_put_meta(sb, META_ACKED, val, (size_t)len)) != EDU_OK ||
+	    (rv = edu_store_batch_trim_log(sb, upto)) != EDU_OK ||
+	    (rv = edu_store_commit(u->store, sb)) != EDU_OK)
+		goto out;
+	pthread_mutex_lock(&u->mu);
+	u->acked = upto;
+	u->last_ack_ms = edu_time_now_ms();
+	pthread_mutex_unlock(&u->mu);
+	refresh_backlog(u); /* O(1) in the store: keeps oldest_unacked_ms current */
+out:
+	edu_store_batch_free(sb);
+	return rv;
+}
+
+static void log_rejects(edu_uplink *u, const Edunet__Wire__PushAck *a)
+{
+	size_t i;
+	for (i = 0; i < a->n_rejects; i++)
+		edu_log(LOG_ERR, "uplink: parent rejected %s for good (put result %u); it will not travel up",
+		    a->rejects[i]->item_id, a->rejects[i]->result);
+}
+
+static void *push_main(void *arg)
+{
+	edu_uplink *u = arg;
+	int64_t backoff = RETRY_MIN_MS;
+
+	while (!stopping(u)) {
+		edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL;
+		Edunet__Wire__Push push = EDUNET__WIRE__PUSH__INIT;
+		nng_msg *m = NULL;
+		uint64_t acked;
+		batch b;
+		int code = 0;
+		edu_err rv;
+
+		pthread_mutex_lock(&u->mu);
+		acked = u->acked;
+		pthread_mutex_unlock(&u->mu);
+		if (edu_store_log_head(u->store) <= acked) {
+			pthread_mutex_lock(&u->mu);
+			u->backlog = 0;
+			u->oldest_ms = 0;
+			pthread_mutex_unlock(&u->mu);
+			/* woken by the next commit; the timeout only lets stop be seen */
+			edu_store_log_wait(u->store, acked, 250);
+			continue;
+		}
+		if ((rv = ensure_hello(u, u->push_ctx, u->push_aio)) != EDU_OK) {
+			if (rv == EDU_ECLOSED)
+				break;
+			set_state(u, ST_OFFLINE, edu_strerror(rv));
+			goto retry;
+		}
+		if ((rv = batch_build(u, acked, &b)) != EDU_OK) {
+			edu_log(LOG_ERR, "uplink: reading the change log failed: %s", edu_strerror(rv));
+			goto retry;
+		}
+		if (b.n == 0) { /* trimmed or raced: read again */
+			batch_clear(&b);
+			continue;
+		}
+		push.upto = b.upto;
+		push.n_records = b.n;
+		push.records = b.recs;
+		push.n_blobs = b.nb;
+		push.blobs = b.blob_ptrs;
+		env.body_case = EDUNET__WIRE__ENVELOPE__BODY_PUSH;
+		env.push = &push;
+		rv = edu_wire_to_nng(&env, &m);
+		batch_clear(&b);
+		if (rv != EDU_OK) {
+			edu_log(LOG_ERR, "uplink: encoding a batch after %" PRIu64 " failed: %s", acked, edu_strerror(rv));
+			goto retry;
+		}
+		rv = exchange(u, u->push_ctx, u->push_aio, m, PUSH_TIMEOUT_MS, &reply, NULL, &code);
+		if (rv != EDU_OK) {
+			if (rv == EDU_ECLOSED)
+				break;
+			if (code == EDUNET__WIRE__ERROR__CODE__NOT_BOUND) {
+				forget_hello(u);
+				continue; /* say Hello, then resend at once */
+			}
+			set_state(u, ST_OFFLINE, edu_strerror(rv));
+			goto retry;
+		}
+		if (reply->body_case != EDUNET__WIRE__ENVELOPE__BODY_PUSH_ACK || reply->push_ack->acked != push.upto) {
+			edu_log(LOG_WARNING, "uplink: parent answered a push up to %" PRIu64 " with message %d", push.upto,
+			    (int)reply->body_case);
+			edu_wire_free(reply);
+			goto retry;
+		}
+		log_rejects(u, reply->push_ack);
+		edu_wire_free(reply);
+		if ((rv = record_ack(u, push.upto, push.n_records)) != EDU_OK) {
+			/* The parent has the batch; re-sending it after this is harmless. */
+			edu_log(LOG_ERR, "uplink: storing ack %" PRIu64 " failed: %s", push.upto, edu_strerror(rv));
+			goto retry;
+		}
+		set_state(u, ST_ONLINE, NULL);
+		backoff = RETRY_MIN_MS;
+		continue;
+	retry:
+		if (wait_ms(u, backoff))
+			break;
+		backoff = backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2;
+	}
+	return NULL;
+}
+
+/* ---- heartbeat -------------------------------------------------------- */
+
+/* Used when the node gives no collect function: this node alone. */
+static size_t own_status(edu_uplink *u, edu_node_status *out)
+{
+	edu_uplink_info info;
+	memset(out, 0, sizeof *out);
+	snprintf(out->unit, sizeof out->unit, "%s", u->self_unit);
+	snprintf(out->version, sizeof out->version, "%s", EDU_SOFTWARE_VERSION);
+	edu_uplink_get_info(u, &info);
+	snprintf(out->uplink_state, sizeof out->uplink_state, "%s", info.state);
+	out->backlog = info.backlog;
+	out->oldest_unacked_ms = info.oldest_unacked_ms;
+	out->last_ack_ms = info.last_ack_ms;
+	out->reported_ms = edu_time_now_ms();
+	return 1;
+}
+
+static void *hb_main(void *arg)
+{
+	edu_uplink *u = arg;
+	edu_node_status *st = calloc(EDU_WIRE_STATUSES_MAX, sizeof *st);
+	Edunet__Wire__NodeStatus *pb = calloc(EDU_WIRE_STATUSES_MAX, sizeof *pb);
+	Edunet__Wire__NodeStatus **pbp = calloc(EDU_WIRE_STATUSES_MAX, sizeof *pbp);
+
+	if (!st || !pb || !pbp) {
+		edu_log(LOG_ERR, "uplink: out of memory; heartbeats stopped");
+		goto out;
+	}
+	while (!stopping(u)) {
+		int64_t t0 = edu_time_mono_ms(), now;
+		edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL;
+		Edunet__Wire__Heartbeat hb = EDUNET__WIRE__HEARTBEAT__INIT;
+		nng_msg *m = NULL;
+		size_t n, i;
+		int code;
+		edu_err rv;
+
+		refresh_backlog(u);
+		n = u->collect ? u->collect(st, EDU_WIRE_STATUSES_MAX, u->collect_arg) : own_status(u, st);
+		if (n == 0)
+			n = own_status(u, st);
+		now = edu_time_now_ms();
+		for (i = 0; i < n; i++) {
+			edu_wire_status_to_pb(&st[i], now, &pb[i]);
+			pbp[i] = &pb[i];
+		}
+		pb[0].age_ms = 0; /* the first status is this node, now */
+		hb.n_statuses = n;
+		hb.statuses = pbp;
+		env.body_case = EDUNET__WIRE__ENVELOPE__BODY_HEARTBEAT;
+		env.heartbeat = &hb;
+		if ((rv = ensure_hello(u, u->hb_ctx, u->hb_aio)) == EDU_OK && (rv = edu_wire_to_nng(&env, &m)) == EDU_OK) {
+			rv = exchange(u, u->hb_ctx, u->hb_aio, m, HEARTBEAT_TIMEOUT_MS, &reply, NULL, &code);
+			if (rv == EDU_OK && reply->body_case == EDUNET__WIRE__ENVELOPE__BODY_HEARTBEAT_ACK) {
+				set_state(u, ST_ONLINE, NULL);
+			} else if (rv == EDU_OK) {
+				set_state(u, ST_OFFLINE, "unexpected heartbeat reply");
+			} else if (code == EDUNET__WIRE__ERROR__CODE__NOT_BOUND) {
+				forget_hello(u);
+				edu_wire_free(reply);
+				continue;
+			}
+			edu_wire_free(reply);
+		}
+		if (rv == EDU_ECLOSED)
+			break;
+		if (rv != EDU_OK)
+			set_state(u, ST_OFFLINE, rv == EDU_ETIMEDOUT ? "no reply within 3 s" : edu_strerror(rv));
+		if (wait_ms(u, u->heartbeat_ms - (edu_time_mono_ms() - t0)))
+			break;
+	}
+out:
+	free(st);
+	free(pb);
+	free(pbp);
+	return NULL;
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+static edu_err load_acked(edu_store *s, uint64_t *acked)
+{
+	edu_store_rd *rd = NULL;
+	char *val = NULL, *end;
+	size_t len = 0;
+	edu_err rv;
+	*acked = 0;
+	if ((rv = edu_store_read_begin(s, &rd)) != EDU_OK)
+		return rv;
+	rv = edu_store_meta_get(rd, META_ACKED, &val, &len);
+	edu_store_read_end(rd);
+	if (rv == EDU_ENOENT)
+		return EDU_OK;
+	if (rv != EDU_OK)
+		return rv;
+	*acked = strtoull(val, &end, 10);
+	if (end == val || *end) {
+		edu_log(LOG_ERR, "uplink: meta %s is corrupt (\"%.30s\")", META_ACKED, val);
+		rv = EDU_EIO;
+	}
+	free(val);
+	return rv;
+}
+
+#define NNG_TRY(call)                                                                  \
+	do {                                                                           \
+		int r_ = (call);                                                       \
+		if (r_ != 0) {                                                         \
+			edu_log(LOG_ERR, "uplink: %s: %s", #call, nng_strerror(r_));   \
+			rv = edu_err_from_nng(r_);                                     \
+			goto out;                                                      \
+		}                                                                      \
+	} while (0)
+
+edu_err edu_uplink_start(edu_uplink **out, const edu_uplink_opts *o)
+{
+	edu_uplink *u;
+	edu_err rv = EDU_OK;
+
+	*out = NULL;
+	if (!o || !o->store || !o->self_unit || !o->parent_url)
+		return EDU_EINVAL;
+	if (!(u = calloc(1, sizeof *u)))
+		return EDU_ENOMEM;
+	pthread_mutex_init(&u->mu, NULL);
+	pthread_cond_init(&u->cv, NULL);
+	u->store = o->store;
+	u->heartbeat_ms = o->heartbeat_ms > 0 ? o->heartbeat_ms : 1000;
+	u->collect = o->collect;
+	u->collect_arg = o->collect_arg;
+	u->state = ST_CONNECTING;
+	u->self_unit = strdup(o->self_unit);
+	u->parent_url = strdup(o->parent_url);
+	if (!u->self_unit || !u->parent_url) {
+		rv = EDU_ENOMEM;
+		goto out;
+	}
+	if ((rv = load_acked(u->store, &u->acked)) != EDU_OK)
+		goto out;
+	NNG_TRY(nng_req0_open(&u->sock));
+	u->sock_open = true;
+	NNG_TRY(nng_socket_set_size(u->sock, NNG_OPT_RECVMAXSZ, EDU_WIRE_MSG_MAX));
+	NNG_TRY(nng_socket_set_ms(u->sock, NNG_OPT_RECONNMINT, RECONNECT_MIN_MS));
+	NNG_TRY(nng_socket_set_ms(u->sock, NNG_OPT_RECONNMAXT, RECONNECT_MAX_MS));
+	/* We time out and re-send ourselves (after saying Hello on a new pipe). */
+	NNG_TRY(nng_socket_set_ms(u->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE));
+	NNG_TRY(nng_pipe_notify(u->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, u));
+	NNG_TRY(nng_pipe_notify(u->sock, NNG_PIPE_EV_REM_POST, pipe_cb, u));
+	NNG_TRY(nng_ctx_open(&u->push_ctx, u->sock));
+	NNG_TRY(nng_ctx_open(&u->hb_ctx, u->sock));
+	NNG_TRY(nng_aio_alloc(&u->push_aio, NULL, NULL));
+	NNG_TRY(nng_aio_alloc(&u->hb_aio, NULL, NULL));
+	NNG_TRY(nng_dialer_create(&u->dialer, u->sock, u->parent_url));
+	if ((rv = edu_wire_tls_setup_dialer(u->dialer, u->parent_url, o->tls_ca, o->tls_cert, o->tls_key)) != EDU_OK)
+		goto out;
+	/* Non-blocking: an absent parent is retried forever with backoff. */
+	NNG_TRY(nng_dialer_start(u->dialer, NNG_FLAG_NONBLOCK));
+	if (pthread_create(&u->push_thr, NULL, push_main, u) != 0) {
+		rv = EDU_ENOMEM;
+		goto out;
+	}
+	u->push_started = true;
+	if (pthread_create(&u->hb_thr, NULL, hb_main, u) != 0) {
+		rv = EDU_ENOMEM;
+		goto out;
+	}
+	u->hb_started = true;
+	edu_log(LOG_INFO, "uplink: %s replicating to %s from log position %" PRIu64, u->self_unit, u->parent_url,
+	    u->acked);
+out:
+	if (rv != EDU_OK) {
+		edu_uplink_stop(u);
+		return rv;
+	}
+	*out = u;
+	return EDU_OK;
+}
+
+void edu_uplink_stop(edu_uplink *u)
+{
+	if (!u)
+		return;
+	pthread_mutex_lock(&u->mu);
+	u->stopping = true;
+	pthread_cond_broadcast(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+	/* Closing the socket completes every pending aio with NNG_ECLOSED. */
+	if (u->sock_open)
+		nng_close(u->sock);
+	if (u->push_started)
+		pthread_join(u->push_thr, NULL);
+	if (u->hb_started)
+		pthread_join(u->hb_thr, NULL);
+	nng_aio_free(u->push_aio);
+	nng_aio_free(u->hb_aio);
+	free(u->self_unit);
+	free(u->parent_url);
+	pthread_cond_destroy(&u->cv);
+	pthread_mutex_destroy(&u->mu);
+	free(u);
+}
+
+void edu_uplink_get_info(edu_uplink *u, edu_uplink_info *info)
+{
+	uint64_t head;
+	memset(info, 0, sizeof *info);
+	if (!u) {
+		snprintf(info->state, sizeof info->state, "none");
+		return;
+	}
+	pthread_mutex_lock(&u->mu);
+	snprintf(info->state, sizeof info->state, "%s", state_names[u->state]);
+	/* log seqs are dense (the store trims only a prefix): exact and cheap */
+	head = edu_store_log_head(u->store);
+	info->backlog = head > u->acked ? head - u->acked : 0;
+	info->oldest_unacked_ms = info->backlog ? u->oldest_ms : 0;
+	info->last_ack_ms = u->last_ack_ms;
+	info->acked = u->acked;
+	pthread_mutex_unlock(&u->mu);
+}

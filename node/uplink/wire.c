@@ -1,0 +1,475 @@
+#include "uplink/wire.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "item/item.h"
+
+/* protobuf-c allocator with a byte budget: unpack fails (NULL) once the
+ * message would cost more than its budget. Frees are not counted back: one
+ * unpack is one pass. */
+typedef struct budget {
+	size_t left;
+	int exceeded;
+} budget;
+
+static void *budget_alloc(void *arg, size_t size)
+{
+	budget *b = arg;
+	if (size > b->left) {
+		b->exceeded = 1;
+		return NULL;
+	}
+	b->left -= size;
+	return malloc(size ? size : 1);
+}
+
+static void budget_free(void *arg, void *p)
+{
+	free(p);
+}
+
+static void why_set(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void why_set(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+	if (!why || !whylen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+int edu_wire_unit_ok(const char *s)
+{
+	size_t n = 0;
+	if (!s)
+		return 0;
+	for (; s[n]; n++) {
+		char c = s[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			return 0;
+		if (n >= EDU_UNIT_ID_MAX)
+			return 0;
+	}
+	return n >= EDU_UNIT_ID_MIN;
+}
+
+/* Printable ASCII only, shorter than max: status fields end up in fixed
+ * arrays, logs and JSON. */
+static int text_ok(const char *s, size_t max)
+{
+	size_t n = 0;
+	for (; s[n]; n++) {
+		if ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] > 0x7e)
+			return 0;
+		if (n + 1 >= max)
+			return 0;
+	}
+	return 1;
+}
+
+static edu_err check_status(const Edunet__Wire__NodeStatus *st, size_t i, char *why, size_t whylen)
+{
+	edu_node_status probe;
+	if (!edu_wire_unit_ok(st->unit)) {
+		why_set(why, whylen, "status %zu: bad unit id", i);
+		return EDU_EPROTO;
+	}
+	if (st->parent[0] && !edu_wire_unit_ok(st->parent)) {
+		why_set(why, whylen, "status %zu: bad parent id", i);
+		return EDU_EPROTO;
+	}
+	if (!text_ok(st->role, sizeof probe.role) || !text_ok(st->version, sizeof probe.version) ||
+	    !text_ok(st->uplink_state, sizeof probe.uplink_state)) {
+		why_set(why, whylen, "status %zu (%s): role, version or state too long or not printable", i,
+		    st->unit);
+		return EDU_EPROTO;
+	}
+	if (st->age_ms < 0 || st->oldest_unacked_age_ms < 0 || st->last_ack_age_ms < -1 || st->uptime_s < 0) {
+		why_set(why, whylen, "status %zu (%s): negative age", i, st->unit);
+		return EDU_EPROTO;
+	}
+	return EDU_OK;
+}
+
+static edu_err check_body(const edu_wire_msg *m, char *why, size_t whylen)
+{
+	size_t i;
+	switch (m->body_case) {
+	case EDUNET__WIRE__ENVELOPE__BODY_HELLO: {
+		const Edunet__Wire__Hello *h = m->hello;
+		if (!edu_wire_unit_ok(h->unit)) {
+			why_set(why, whylen, "hello: bad unit id");
+			return EDU_EPROTO;
+		}
+		if (!text_ok(h->software_version, 64)) {
+			why_set(why, whylen, "hello: bad software version");
+			return EDU_EPROTO;
+		}
+		if (h->challenge_sig.len > EDU_WIRE_SIG_MAX) {
+			why_set(why, whylen, "hello: challenge signature too long");
+			return EDU_ETOOBIG;
+		}
+		return EDU_OK;
+	}
+	case EDUNET__WIRE__ENVELOPE__BODY_HELLO_ACK:
+		if (!edu_wire_unit_ok(m->hello_ack->parent_unit)) {
+			why_set(why, whylen, "hello_ack: bad parent unit id");
+			return EDU_EPROTO;
+		}
+		if (m->hello_ack->challenge.len > EDU_WIRE_SIG_MAX) {
+			why_set(why, whylen, "hello_ack: challenge too long");
+			return EDU_ETOOBIG;
+		}
+		return EDU_OK;
+	case EDUNET__WIRE__ENVELOPE__BODY_PUSH: {
+		const Edunet__Wire__Push *p = m->push;
+		if (p->n_records > EDU_WIRE_RECORDS_MAX) {
+			why_set(why, whylen, "push: %zu records (max %d)", p->n_records, EDU_WIRE_RECORDS_MAX);
+			return EDU_ETOOBIG;
+		}
+		if (p->n_blobs > EDU_WIRE_BLOBS_MAX) {
+			why_set(why, whylen, "push: %zu blobs (max %d)", p->n_blobs, EDU_WIRE_BLOBS_MAX);
+			return EDU_ETOOBIG;
+		}
+		if (p->n_records > 0 && p->upto == 0) {
+			why_set(why, whylen, "push: records without a log position");
+			return EDU_EPROTO;
+		}
+		for (i = 0; i < p->n_records; i++) {
+			if (p->records[i].len == 0 || p->records[i].len > EDU_RECORD_MAX + 256) {
+				why_set(why, whylen, "push: record %zu has %zu bytes", i, p->records[i].len);
+				return p->records[i].len ? EDU_ETOOBIG : EDU_EPROTO;
+			}
+		}
+		for (i = 0; i < p->n_blobs; i++) {
+			if (p->blobs[i]->sha256.len != 32) {
+				why_set(why, whylen, "push: blob %zu: sha256 of %zu bytes", i, p->blobs[i]->sha256.len);
+				return EDU_EPROTO;
+			}
+			if (p->blobs[i]->data.len > EDU_ATTACH_MAX) {
+				why_set(why, whylen, "push: blob %zu: %zu bytes (max %u)", i, p->blobs[i]->data.len,
+				    EDU_ATTACH_MAX);
+				return EDU_ETOOBIG;
+			}
+		}
+		return EDU_OK;
+	}
+	case EDUNET__WIRE__ENVELOPE__BODY_PUSH_ACK: {
+		const Edunet__Wire__PushAck *a = m->push_ack;
+		if (a->n_rejects > EDU_WIRE_RECORDS_MAX) {
+			why_set(why, whylen, "push_ack: %zu rejects", a->n_rejects);
+			return EDU_ETOOBIG;
+		}
+		for (i = 0; i < a->n_rejects; i++) {
+			if (!text_ok(a->rejects[i]->item_id, EDU_ITEM_ID_MAX) || a->rejects[i]->index >= EDU_WIRE_RECORDS_MAX) {
+				why_set(why, whylen, "push_ack: reject %zu malformed", i);
+				return EDU_EPROTO;
+			}
+		}
+		return EDU_OK;
+	}
+	case EDUNET__WIRE__ENVELOPE__BODY_HEARTBEAT: {
+		const Edunet__Wire__Heartbeat *h = m->heartbeat;
+		edu_err rv;
+		if (h->n_statuses == 0) {
+			why_set(why, whylen, "heartbeat: no status");
+			return EDU_EPROTO;
+		}
+		if (h->n_statuses > EDU_WIRE_STATUSES_MAX) {
+			why_set(why, whylen, "heartbeat: %zu statuses (max %d)", h->n_statuses, EDU_WIRE_STATUSES_MAX);
+			return EDU_ETOOBIG;
+		}
+		for (i = 0; i < h->n_statuses; i++)
+			if ((rv = check_status(h->statuses[i], i, why, whylen)) != EDU_OK)
+				return rv;
+		return EDU_OK;
+	}
+	case EDUNET__WIRE__ENVELOPE__BODY_HEARTBEAT_ACK:
+		return EDU_OK;
+	case EDUNET__WIRE__ENVELOPE__BODY_ERROR:
+		if (!text_ok(m->error->message, EDU_WIRE_TEXT_MAX)) {
+			why_set(why, whylen, "error: message too long or not printable");
+			return EDU_EPROTO;
+		}
+		return EDU_OK;
+	default:
+		why_set(why, whylen, "envelope without a body");
+		return EDU_EPROTO;
+	}
+}
+
+edu_err edu_wire_decode(const void *buf, size_t len, edu_wire_msg **out, char *why, size_t whylen)
+{
+	budget b;
+	ProtobufCAllocator alloc;
+	edu_wire_msg *m;
+	edu_err rv;
+
+	*out = NULL;
+	if (len > EDU_WIRE_MSG_MAX) {
+		why_set(why, whylen, "message of %zu bytes (max %u)", len, EDU_WIRE_MSG_MAX);
+		return EDU_ETOOBIG;
+	}
+	b.left = len * EDU_WIRE_UNPACK_FACTOR + EDU_WIRE_UNPACK_EXTRA;
+	b.exceeded = 0;
+	alloc.alloc = budget_alloc;
+	alloc.free = budget_free;
+	alloc.allocator_data = &b;
+	m = edunet__wire__envelope__unpack(&alloc, len, buf);
+	if (!m) {
+		if (b.exceeded) {
+			why_set(why, whylen, "message of %zu bytes expands past its decoding budget", len);
+			return EDU_ETOOBIG;
+		}
+		why_set(why, whylen, "undecodable message (%zu bytes)", len);
+		return EDU_EPROTO;
+	}
+	/* The one place the wire version is decided. */
+	if (m->version != EDU_WIRE_VERSION) {
+		why_set(why, whylen, "wire version %u (this node speaks %d)", m->version, EDU_WIRE_VERSION);
+		rv = EDU_EVERSION;
+		goto out;
+	}
+	rv = check_body(m, why, whylen);
+out:
+	if (rv != EDU_OK) {
+		edu_wire_free(m);
+		return rv;
+	}
+	*out = m;
+	return EDU_OK;
+}
+
+void edu_wire_free(edu_wire_msg *m)
+{
+	ProtobufCAllocator alloc = {budget_alloc, budget_free, NULL};
+	if (!m)
+		return;
+	edunet__wire__envelope__free_unpacked(m, &alloc);
+}
+
+edu_err edu_wire_encode(edu_wire_msg *m, uint8_t **out, size_t *len)
+{
+	size_t n;
+	uint8_t *p;
+	m->version = EDU_WIRE_VERSION;
+	n = edunet__wire__envelope__get_packed_size(m);
+	if (n > EDU_WIRE_MSG_MAX)
+		return EDU_ETOOBIG;
+	p = malloc(n ? n : 1);
+	if (!p)
+		return EDU_ENOMEM;
+	edunet__wire__envelope__pack(m, p);
+	*out = p;
+	*len = n;
+	return EDU_OK;
+}
+
+edu_err edu_wire_to_nng(edu_wire_msg *m, nng_msg **out)
+{
+	size_t n;
+	nng_msg *msg;
+	int r;
+	m->version = EDU_WIRE_VERSION;
+	n = edunet__wire__envelope__get_packed_size(m);
+	if (n > EDU_WIRE_MSG_MAX)
+		return EDU_ETOOBIG;
+	if ((r = nng_msg_alloc(&msg, n)) != 0)
+		return edu_err_from_nng(r);
+	edunet__wire__envelope__pack(m, nng_msg_body(msg));
+	*out = msg;
+	return EDU_OK;
+}
+
+edu_err edu_wire_error_nng(nng_msg **out, Edunet__Wire__Error__Code code, const char *message)
+{
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT;
+	Edunet__Wire__Error e = EDUNET__WIRE__ERROR__INIT;
+	char msg[EDU_WIRE_TEXT_MAX];
+	size_t i;
+	/* Keep it decodable by our own rules: printable, bounded. */
+	snprintf(msg, sizeof msg, "%s", message ? message : "");
+	for (i = 0; msg[i]; i++)
+		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] > 0x7e)
+			msg[i] = '?';
+	e.code = code;
+	e.message = msg;
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_ERROR;
+	env.error = &e;
+	return edu_wire_to_nng(&env, out);
+}
+
+void edu_wire_status_to_pb(const edu_node_status *s, int64_t now_ms, Edunet__Wire__NodeStatus *pb)
+{
+	edunet__wire__node_status__init(pb);
+	pb->unit = (char *)s->unit;
+	pb->parent = (char *)s->parent;
+	pb->role = (char *)s->role;
+	pb->version = (char *)s->version;
+	pb->uptime_s = s->uptime_s > 0 ? s->uptime_s : 0;
+	pb->items_total = s->items_total;
+	pb->items_own = s->items_own;
+	pb->uplink_state = (char *)s->uplink_state;
+	pb->backlog = s->backlog;
+	pb->oldest_unacked_age_ms = s->oldest_unacked_ms > 0 && now_ms > s->oldest_unacked_ms
+	    ? now_ms - s->oldest_unacked_ms : 0;
+	pb->last_ack_age_ms = s->last_ack_ms > 0 ? (now_ms > s->last_ack_ms ? now_ms - s->last_ack_ms : 0) : -1;
+	pb->age_ms = s->reported_ms > 0 && now_ms > s->reported_ms ? now_ms - s->reported_ms : 0;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+void edu_wire_status_from_pb(const Edunet__Wire__NodeStatus *pb, int64_t now_ms, edu_node_status *s)
+{
+	memset(s, 0, sizeof *s);
+	copy_str(s->unit, sizeof s->unit, pb->unit);
+	copy_str(s->parent, sizeof s->parent, pb->parent);
+	copy_str(s->role, sizeof s->role, pb->role);
+	copy_str(s->version, sizeof s->version, pb->version);
+	copy_str(s->uplink_state, sizeof s->uplink_state, pb->uplink_state);
+	s->uptime_s = pb->uptime_s;
+	s->items_total = pb->items_total;
+	s->items_own = pb->items_own;
+	s->backlog = pb->backlog;
+	s->oldest_unacked_ms = pb->oldest_unacked_age_ms > 0 ? now_ms - pb->oldest_unacked_age_ms : 0;
+	s->last_ack_ms = pb->last_ack_age_ms >= 0 ? now_ms - pb->last_ack_age_ms : 0;
+	s->reported_ms = now_ms - pb->age_ms;
+}
+
+/* ---- TLS ---------------------------------------------------------------- */
+
+#include <nng/supplemental/tls/tls.h>
+
+#define PEM_MAX (1024 * 1024)
+
+static char *read_pem(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+	if (!f) {
+		edu_log(LOG_ERR, "tls: cannot open %s", path);
+		return NULL;
+	}
+	buf = malloc(PEM_MAX + 1);
+	if (!buf) {
+		fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, PEM_MAX + 1, f);
+	fclose(f);
+	if (n == 0 || n > PEM_MAX) {
+		edu_log(LOG_ERR, "tls: %s is empty or larger than %d bytes", path, PEM_MAX);
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static edu_err tls_config(nng_tls_config **out, nng_tls_mode mode, const char *ca, const char *cert,
+    const char *key, const char *crl)
+{
+	nng_tls_config *cfg = NULL;
+	char *ca_pem = NULL, *crl_pem = NULL, *cert_pem = NULL, *key_pem = NULL;
+	edu_err rv = EDU_EINVAL;
+	int r;
+
+	*out = NULL;
+	if (!ca || !cert || !key) {
+		edu_log(LOG_ERR, "tls: tls+tcp:// needs [tls] ca, cert and key");
+		return EDU_EINVAL;
+	}
+	if (!(ca_pem = read_pem(ca)) || !(cert_pem = read_pem(cert)) || !(key_pem = read_pem(key)) ||
+	    (crl && !(crl_pem = read_pem(crl))))
+		goto out;
+	if ((r = nng_tls_config_alloc(&cfg, mode)) != 0 ||
+	    (r = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED)) != 0) {
+		edu_log(LOG_ERR, "tls: %s", nng_strerror(r));
+		rv = edu_err_from_nng(r);
+		goto out;
+	}
+	if ((r = nng_tls_config_ca_chain(cfg, ca_pem, crl_pem)) != 0) {
+		edu_log(LOG_ERR, "tls: CA %s%s%s: %s", ca, crl ? " / CRL " : "", crl ? crl : "", nng_strerror(r));
+		rv = EDU_ECRYPTO;
+		goto out;
+	}
+	if ((r = nng_tls_config_own_cert(cfg, cert_pem, key_pem, NULL)) != 0) {
+		edu_log(LOG_ERR, "tls: certificate %s / key %s: %s", cert, key, nng_strerror(r));
+		rv = EDU_ECRYPTO;
+		goto out;
+	}
+	*out = cfg;
+	cfg = NULL;
+	rv = EDU_OK;
+out:
+	if (cfg)
+		nng_tls_config_free(cfg);
+	free(ca_pem);
+	free(crl_pem);
+	free(cert_pem);
+	if (key_pem) {
+		memset(key_pem, 0, strlen(key_pem));
+		free(key_pem);
+	}
+	return rv;
+}
+
+static int is_tls(const char *url)
+{
+	return strncmp(url, "tls+", 4) == 0;
+}
+
+edu_err edu_wire_tls_setup_dialer(nng_dialer d, const char *url, const char *ca, const char *cert,
+    const char *key)
+{
+	nng_tls_config *cfg;
+	edu_err rv;
+	int r;
+	if (!is_tls(url))
+		return EDU_OK;
+	if ((rv = tls_config(&cfg, NNG_TLS_MODE_CLIENT, ca, cert, key, NULL)) != EDU_OK)
+		return rv;
+	r = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
+	nng_tls_config_free(cfg); /* the dialer holds its own reference */
+	return r ? edu_err_from_nng(r) : EDU_OK;
+}
+
+edu_err edu_wire_tls_setup_listener(nng_listener l, const char *url, const char *ca, const char *cert,
+    const char *key, const char *crl)
+{
+	nng_tls_config *cfg;
+	edu_err rv;
+	int r;
+	if (!is_tls(url))
+		return EDU_OK;
+	if ((rv = tls_config(&cfg, NNG_TLS_MODE_SERVER, ca, cert, key, crl)) != EDU_OK)
+		return rv;
+	r = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg);
+	nng_tls_config_free(cfg);
+	return r ? edu_err_from_nng(r) : EDU_OK;
+}
+
+Edunet__Item *edu_wire_item_unpack(const uint8_t *buf, size_t len)
+{
+	budget b = {len * EDU_WIRE_UNPACK_FACTOR + 65536, 0};
+	ProtobufCAllocator alloc = {budget_alloc, budget_free, &b};
+	if (len > EDU_RECORD_MAX)
+		return NULL;
+	return edunet__item__unpack(&alloc, len, buf);
+}
+
+void edu_wire_item_free(Edunet__Item *it)
+{
+	ProtobufCAllocator alloc = {budget_alloc, budget_free, NULL};
+	if (it)
+		edunet__item__free_unpacked(it, &alloc);
+}

@@ -1,0 +1,78 @@
+/* The node-to-node wire codec (proto/wire.proto): one Envelope per nng
+ * message. Decoding is the one place where the envelope version is checked
+ * and where every count, length and id from a peer is checked against the
+ * named limits below. Shared by the uplink (child) and the downlink
+ * (aggregator/, parent). */
+#ifndef EDU_WIRE_H
+#define EDU_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <nng/nng.h>
+#include "core/err.h"
+#include "uplink/uplink.h"
+#include "item.pb-c.h"
+#include "wire.pb-c.h"
+
+#define EDU_WIRE_VERSION 1
+/* nng's NNG_OPT_RECVMAXSZ on every socket: a batch (<= EDU_WIRE_BATCH_BYTES
+ * of records) plus the blobs of one item (<= EDU_ATTACH_TOTAL_MAX) fit. */
+#define EDU_WIRE_MSG_MAX (64u * 1024 * 1024)
+/* What the uplink puts in one Push (a single record may exceed the bytes
+ * bound together with its blobs: it then travels alone). */
+#define EDU_WIRE_BATCH_RECORDS 512
+#define EDU_WIRE_BATCH_BYTES (4u * 1024 * 1024)
+/* What a parent accepts in one message. */
+#define EDU_WIRE_RECORDS_MAX 4096
+#define EDU_WIRE_BLOBS_MAX 512
+#define EDU_WIRE_STATUSES_MAX 16384
+#define EDU_WIRE_TEXT_MAX 1024     /* Error.message, Hello.software_version */
+#define EDU_WIRE_SIG_MAX 512       /* Hello.challenge_sig, HelloAck.challenge */
+/* Unpacking allocates at most this many bytes per input byte (plus a
+ * constant): protobuf-c expands tiny sub-messages into large structs, so a
+ * hostile 64 MiB message of empty statuses must not cost gigabytes. */
+#define EDU_WIRE_UNPACK_FACTOR 4
+#define EDU_WIRE_UNPACK_EXTRA (4u * 1024 * 1024)
+
+typedef Edunet__Wire__Envelope edu_wire_msg;
+
+/* Decodes and validates one message. EDU_ETOOBIG above EDU_WIRE_MSG_MAX or
+ * over the allocation budget, EDU_EVERSION for another envelope version,
+ * EDU_EPROTO for anything malformed (why says what). Caller frees *out with
+ * edu_wire_free. */
+edu_err edu_wire_decode(const void *buf, size_t len, edu_wire_msg **out, char *why, size_t whylen);
+void edu_wire_free(edu_wire_msg *m); /* accepts NULL */
+
+/* Stamps m->version = EDU_WIRE_VERSION and packs it. Caller frees *out. */
+edu_err edu_wire_encode(edu_wire_msg *m, uint8_t **out, size_t *len);
+/* Same, into a new nng message (caller owns it). */
+edu_err edu_wire_to_nng(edu_wire_msg *m, nng_msg **out);
+/* An Error reply as an nng message. */
+edu_err edu_wire_error_nng(nng_msg **out, Edunet__Wire__Error__Code code, const char *message);
+
+/* Status <-> NodeStatus. Times travel as ages relative to the sender's clock
+ * (reported_ms becomes age_ms), so clocks need not agree: to_pb borrows the
+ * strings of s; from_pb rebuilds reported_ms/oldest/last_ack in the local clock. */
+void edu_wire_status_to_pb(const edu_node_status *s, int64_t now_ms, Edunet__Wire__NodeStatus *pb);
+void edu_wire_status_from_pb(const Edunet__Wire__NodeStatus *pb, int64_t now_ms, edu_node_status *s);
+
+/* Transport security, chosen by the URL: for tls+tcp:// the dialer (child)
+ * or listener (parent) gets a TLS config with the node's certificate and key
+ * and requires the peer's certificate to chain to ca (and not be in crl when
+ * given); for tcp:// nothing is done. Files are PEM; errors are logged with
+ * their path. */
+edu_err edu_wire_tls_setup_dialer(nng_dialer d, const char *url, const char *ca, const char *cert,
+    const char *key);
+edu_err edu_wire_tls_setup_listener(nng_listener l, const char *url, const char *ca, const char *cert,
+    const char *key, const char *crl);
+
+/* Unpacks an Item (proto/item.proto) from a record's bytes with the same
+ * allocation budget as messages; NULL when undecodable. Free with
+ * edu_wire_item_free. For origin checks, not validation (the store does that). */
+Edunet__Item *edu_wire_item_unpack(const uint8_t *buf, size_t len);
+void edu_wire_item_free(Edunet__Item *it);
+
+/* [a-z0-9-]{2,40} (SPEC §1); kept here so the codec has no other dependency. */
+int edu_wire_unit_ok(const char *s);
+
+#endif

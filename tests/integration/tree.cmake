@@ -1,0 +1,3 @@
+# Replication tree (node/uplink, aggregator/): several real edunetd processes.
+edu_integration_test(tree tree_test.py TIMEOUT 240
+  CASES propagate burst_kill so_down refused sigstop views)
