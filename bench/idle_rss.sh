@@ -17,8 +17,12 @@ for p in / /feed.atom /feed.rss /feed.json "/search?q=ban+tin" /api/v1/items; do
 done
 sleep 2
 after=$(rss_kib "$pid")
+anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status")
+file=$(awk '/^RssFile:/ {print $2}' "/proc/$pid/status")
 
 mib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
 metric idle_rss_start "$(mib "$start")" MiB "target <= 6"
 metric idle_rss_after_1000_items "$(mib "$after")" MiB "target <= 6"
+metric idle_rss_after_anon "$(mib "$anon")" MiB "heap, stacks"
+metric idle_rss_after_file "$(mib "$file")" MiB "mapped files: LMDB pages, libraries"
 metric idle_rss_target_ratio "$(ratio "$(mib "$after")" 6)" x "after 1000 items vs the 6 MiB target (<= 1 is met)"

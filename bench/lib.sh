@@ -7,7 +7,8 @@
 # node_url UNIT, node_token UNIT, node_pid UNIT, metric NAME VALUE UNIT [NOTE],
 # rss_kib PID, bench_cleanup (runs at exit: stops what was started, by PID).
 
-set -euo pipefail
+set -Eeuo pipefail
+trap 'echo "bench: $(basename "$0"): line $LINENO: \"$BASH_COMMAND\" failed" >&2' ERR
 
 BENCH_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 EDU_ROOT="$(cd "$BENCH_SRC/.." && pwd)"

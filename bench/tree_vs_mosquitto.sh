@@ -63,7 +63,7 @@ pctl() {  # pctl FILE P: percentile of the numeric lines; "timeout" lines count 
 	sort -n "$1" | awk -v p="$2" '/^[0-9.]+$/ { v[n++] = $1 } /timeout/ { t++ }
 		END { if (n == 0) { print "nan"; exit } i = int(n * p / 100); if (i >= n) i = n - 1; print v[i] }'
 }
-timeouts=$(grep -c timeout "$BENCH_DIR/lat-idle.txt" "$BENCH_DIR/lat-load.txt" | awk -F: '{s += $2} END {print s + 0}')
+timeouts=$(cat "$BENCH_DIR/lat-idle.txt" "$BENCH_DIR/lat-load.txt" | awk '/timeout/ {n++} END {print n + 0}')
 
 }
 

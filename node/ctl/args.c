@@ -149,4 +149,5 @@ void ctl_usage(FILE *f, const ctl_cmd *cmd)
 	           "Lệnh:\n");
 	for (const ctl_cmd *c = ctl_cmds; c->name; c++)
 		fprintf(f, "  %s %s\n", c->name, c->synopsis);
+	fprintf(f, "  ca init|issue|revoke|list ...   (province CA, local files; `edunetctl ca` for details)\n");
 }

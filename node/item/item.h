@@ -114,11 +114,15 @@ void edu_record_clear(edu_record *r); /* frees r->item */
 /* JSON (jansson). to_json gives the API shape: id, unit, unit_name, kind, title,
  * summary, body, tags, author, published, updated (RFC 3339), version, deleted,
  * attachments [{name, media_type, size, sha256 hex}], document/event fields
- * when set, source_url when set. Caller owns the returned json_t. */
+ * when set, source_url when set. Caller owns the returned json_t; NULL when
+ * out of memory or a string is not valid UTF-8 (validated items always are). */
 struct json_t;
 struct json_t *edu_item_to_json(const edu_item *it, bool with_body);
 /* Fills the user-editable fields of *it from a JSON object (create/update body).
- * Unknown keys are an error; lengths are checked by edu_item_validate afterwards. */
+ * Unknown keys are an error; lengths are checked by edu_item_validate afterwards.
+ * Only keys present change the item (null clears a field); times are RFC 3339
+ * strings and "published" (else "updated") sets tz_offset_min. On failure *it
+ * is unchanged and why names the key. */
 edu_err edu_item_from_json(edu_item *it, const struct json_t *obj, char *why, size_t whylen);
 
 #endif

@@ -163,7 +163,7 @@ static edu_err set_owned(char **dst, const char *s)
 
 static edu_err set_time(jctx *c, const char *key, const json_t *v, int64_t *dst, int *tz)
 {
-	const char *s;
+	const char *s = "";
 	edu_err rv = get_text(c, key, v, &s);
 	if (rv != EDU_OK)
 		return rv;
@@ -171,8 +171,8 @@ static edu_err set_time(jctx *c, const char *key, const json_t *v, int64_t *dst,
 		*dst = 0;
 		return EDU_OK;
 	}
-	int64_t t;
-	int off;
+	int64_t t = 0;
+	int off = 0;
 	if (edu_time_parse(s, &t, &off) != EDU_OK)
 		return fail(c, EDU_EINVAL, "%s: not an RFC 3339 time like 2026-11-30T15:04:05+07:00", key);
 	*dst = t;
@@ -296,7 +296,7 @@ static edu_err parse_attachment(jctx *c, size_t idx, const json_t *o, edu_attach
 		return fail(c, EDU_EINVAL, "attachments[%zu]: name and media_type must be strings", idx);
 	if (!json_is_integer(size) || json_integer_value(size) < 0)
 		return fail(c, EDU_EINVAL, "attachments[%zu].size: must be a non-negative integer", idx);
-	const char *ns, *ms;
+	const char *ns = "", *ms = "";
 	edu_err rv = get_text(c, "attachments[].name", name, &ns);
 	if (rv == EDU_OK)
 		rv = get_text(c, "attachments[].media_type", mt, &ms);
@@ -375,7 +375,7 @@ static edu_err apply_key(jctx *c, const char *key, const json_t *v)
 			continue;
 		if (r->fn)
 			return r->fn(c, key, v);
-		const char *s;
+		const char *s = "";
 		edu_err rv = get_text(c, key, v, &s);
 		return rv == EDU_OK ? set_owned((char **)((char *)c->it + r->str_off), s) : rv;
 	}

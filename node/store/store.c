@@ -53,6 +53,7 @@ struct edu_store_batch {
 	void *arg;
 	edu_err rv;
 	bool changed;
+	bool failed; /* failed on its own; skipped when its group is rerun */
 	bool queued;
 };
 
@@ -759,10 +760,17 @@ static int grow_map(edu_store *s)
 	return 0;
 }
 
-/* One write transaction over the list; each batch in a nested transaction so
- * that a batch failing on its own is dropped alone. Returns 0 once committed
- * (each batch's rv set), or the LMDB/errno code that failed the whole group
- * (nothing written). */
+/* Returned by run_group when one batch failed on its own: that batch is
+ * marked failed and the group is run again without it. */
+#define STORE_RETRY (-1)
+
+/* One write transaction over the list. A batch that fails on its own (an
+ * unreadable stored record, no memory) must leave no trace, so the whole
+ * transaction is aborted, the batch marked failed, and the rest rerun: such
+ * failures are rare, and this avoids a nested transaction per batch (LMDB
+ * allocates ~3 MiB of dirty/free lists for every nested txn, which dominated
+ * small commits). Returns 0 once committed (each batch's rv set),
+ * STORE_RETRY, or the LMDB/errno code that failed the whole group. */
 static int run_group(edu_store *s, edu_store_batch *head)
 {
 	MDB_txn *txn = NULL;
@@ -771,39 +779,29 @@ static int run_group(edu_store *s, edu_store_batch *head)
 	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 	if (rc != 0)
 		return rc;
+	w.txn = txn;
 	for (edu_store_batch *b = head; b != NULL; b = b->next) {
-		store_counters saved = w.c;
-		MDB_txn *child = NULL;
-		if ((rc = mdb_txn_begin(s->env, txn, 0, &child)) != 0)
-			goto fail;
-		w.txn = child;
+		if (b->failed)
+			continue;
 		w.changed = false;
 		rc = apply_batch(&w, b);
-		if (rc == 0 && memcmp(&w.c, &saved, sizeof saved) != 0)
-			rc = counters_put(child, s, &w.c);
-		if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) {
-			mdb_txn_abort(child);
+		if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL)
 			goto fail;
-		}
 		if (rc != 0) {
-			/* This batch alone failed (an unreadable stored record, no memory):
-			 * drop its changes, keep the others. */
-			mdb_txn_abort(child);
 			edu_log(LOG_ERR, "store: batch failed: %s", mdb_strerror(rc));
-			w.c = saved;
+			b->failed = true;
 			b->rv = err_from_rc(rc);
-			b->changed = false;
 			for (size_t i = 0; i < b->n_rec; i++)
-				b->res[i].log_seq = 0;
-			rc = 0;
-			continue;
-		}
-		if ((rc = mdb_txn_commit(child)) != 0)
+				b->res[i] = (rec_result){EDU_PUT_INVALID, 0};
+			rc = STORE_RETRY;
 			goto fail;
+		}
 		b->rv = EDU_OK;
 		b->changed = w.changed;
 		changed |= w.changed;
 	}
+	if (memcmp(&w.c, &s->committed, sizeof w.c) != 0 && (rc = counters_put(txn, s, &w.c)) != 0)
+		goto fail;
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0)
@@ -825,7 +823,8 @@ fail:
 static void fail_group(edu_store_batch *head, edu_err rv)
 {
 	for (edu_store_batch *b = head; b != NULL; b = b->next) {
-		b->rv = rv;
+		if (!b->failed)
+			b->rv = rv;
 		b->changed = false;
 		for (size_t i = 0; i < b->n_rec; i++)
 			b->res[i] = (rec_result){EDU_PUT_INVALID, 0};
@@ -859,6 +858,8 @@ static void process_group(edu_store *s, edu_store_batch *head)
 		int rc = run_group(s, head);
 		if (rc == 0)
 			break;
+		if (rc == STORE_RETRY)
+			continue; /* without the batch that failed alone */
 		if (rc == MDB_MAP_FULL && grow_map(s) == 0)
 			continue; /* retry the same batches in the larger map */
 		if ((rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) && group_len(head) > 1) {
@@ -919,6 +920,8 @@ edu_err edu_store_submit(edu_store *s, edu_store_batch *b, edu_store_done_fn fn,
 	b->fn = fn;
 	b->arg = arg;
 	b->rv = EDU_OK;
+	b->failed = false;
+	b->changed = false;
 	b->next = NULL;
 	b->queued = true;
 	if (s->q_tail)

@@ -5,7 +5,9 @@
  *
  * Threads: edu_store_submit/commit may be called from any thread. Read
  * handles (edu_store_rd) belong to the thread that began them and must be
- * ended before that thread blocks for long. */
+ * ended before that thread blocks for long: never hold one across
+ * edu_store_commit (growing the map waits for every read handle to end).
+ * Done callbacks run on the writer thread and must not call edu_store_commit. */
 #ifndef EDU_STORE_H
 #define EDU_STORE_H
 
@@ -44,9 +46,11 @@ typedef enum edu_put_result {
 
 edu_err edu_store_batch_new(edu_store_batch **out);
 void edu_store_batch_free(edu_store_batch *b); /* accepts NULL */
-/* Each adder copies its arguments. Operations apply in the order added. */
+/* Each adder copies its arguments. Operations apply in the order added.
+ * put_record refuses records over EDU_RECORD_MAX bytes (EDU_ETOOBIG). */
 edu_err edu_store_batch_put_record(edu_store_batch *b, const edu_record *r);
-/* Verifies sha256(data) == sha256 at commit; stored once. */
+/* Verifies sha256(data) == sha256 when added (EDU_EINVAL on mismatch,
+ * EDU_ETOOBIG above EDU_ATTACH_MAX); stored once. */
 edu_err edu_store_batch_put_blob(edu_store_batch *b, const uint8_t sha256[32], const void *data, size_t len);
 /* Meta keys: 1..EDU_STORE_META_KEY_MAX bytes, values up to EDU_STORE_META_VAL_MAX;
  * keys starting with "store." belong to the store (EDU_EPERM). */

@@ -4,6 +4,7 @@ conditional GET, attachments, error answers, paging, and a crash during a
 burst of concurrent publishes."""
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -11,7 +12,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import EDUNETD, Failure, check, free_port, http, run  # noqa: E402
+from harness import EDUNETD, check, free_port, http, run, wait_until  # noqa: E402
 
 import feedparser  # Debian's python3-feedparser  # noqa: E402
 
@@ -155,6 +156,26 @@ def update_delete(c):
     check(st == 404, "put on deleted %s" % st)
     iid2 = n.publish("Bài mới")
     check(iid2 == "th-hoa-an:2", "seq continues: %r" % iid2)
+    # Concurrent updates: each succeeds with its own version or gets 409.
+    results = []
+    lock = threading.Lock()
+
+    def put(w):
+        st, doc, _ = n.api("PUT", "/api/v1/items/" + iid2, {"title": "Sửa bởi %d" % w})
+        with lock:
+            results.append((st, doc.get("version") if st == 200 else None))
+    ts = [threading.Thread(target=put, args=(w,)) for w in range(12)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    check(all(st in (200, 409) for st, _ in results), "concurrent PUTs: %r" % results)
+    versions = sorted(v for st, v in results if st == 200)
+    print("concurrent PUTs: %d applied, %d conflicts" % (len(versions), len(results) - len(versions)))
+    check(len(versions) == len(set(versions)), "two PUTs got the same version: %r" % results)
+    st, doc, _ = n.api("GET", "/api/v1/items/" + iid2, token=False)
+    check(doc["version"] == 1 + len(versions) and doc["version"] == versions[-1],
+          "final version %s after %r" % (doc["version"], results))
 
 
 def paging(c):
@@ -375,6 +396,66 @@ def check_config(c):
     check(st == 200, "item survives a clean restart")
 
 
+def slow_clients(c):
+    """timeout_s drops a client that never finishes its headers (slowloris) and idle connections."""
+    n = school(c, sections={"http": {"timeout_s": "1"}})
+    t0 = time.time()
+    slow = socket.create_connection(("127.0.0.1", n.http_port))
+    slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    idle = socket.create_connection(("127.0.0.1", n.http_port))
+    slow.settimeout(10)
+    idle.settimeout(10)
+    while slow.recv(4096):  # an error answer may come first; the close is what matters
+        pass
+    check(idle.recv(4096) == b"", "idle connection kept open")
+    check(time.time() - t0 < 8, "connections dropped only after %.1fs" % (time.time() - t0))
+    st, _, _ = get(n, "/healthz")
+    check(st == 200, "node still serves")
+
+
+def aggregating(c):
+    """The node wiring on aggregating roles: so <- phong <- school."""
+    reg = os.path.join(c.dir, "units.csv")
+    with open(reg, "w") as f:
+        f.write("id,name,type,parent\n"
+                "so-thu,Sở GDĐT Thử,so,\n"
+                "pgd-thu,Phòng GDĐT Thử,phong,so-thu\n"
+                "th-con,Trường Tiểu học Con,th,pgd-thu\n"
+                "th-chua,Trường Tiểu học Chưa,th,pgd-thu\n")
+    so = c.node("so-thu", role="so", name="Sở GDĐT Thử", registry=reg).start()
+    ph = c.node("pgd-thu", role="phong", name="Phòng GDĐT Thử", registry=reg,
+                parent_port=so.down_port).start()
+    th = c.node("th-con", role="school", name="Trường Tiểu học Con", parent_port=ph.down_port).start()
+    iid = th.publish("Học sinh trường con")
+    ph.publish("Tin của phòng")
+
+    def at_so():
+        st, doc, _ = so.api("GET", "/api/v1/items?unit=pgd-thu", token=False)
+        return st == 200 and sorted(i["id"] for i in doc["items"]) == sorted([iid, "pgd-thu:1"])
+    wait_until(at_so, timeout=15, what="items at the so")
+    st, doc, _ = so.api("GET", "/api/v1/items?unit=th-con", token=False)
+    check([i["id"] for i in doc["items"]] == [iid], "unit filter at so %r" % doc)
+    st, _, body = get(so, "/feed.atom?unit=pgd-thu")
+    f = feedparser.parse(body)
+    check(st == 200 and f.bozo == 0 and len(f.entries) == 2, "subtree feed at so")
+    st, _, body = get(so, "/u/pgd-thu")
+    check(st == 200 and "Học sinh trường con" in body.decode(), "unit page at so")
+    st, _, body = get(so, "/search?q=hoc+sinh+truong+con")
+    check(st == 200 and "Học sinh trường con" in body.decode(), "search at so")
+
+    def children_online():
+        st, doc, _ = ph.api("GET", "/api/v1/status", token=False)
+        return st == 200 and doc["children"]["online"] == 1 and doc["uplink"]["state"] == "online" and doc
+    doc = wait_until(children_online, timeout=15, what="phong status")
+    check(doc["role"] == "phong" and doc["children"]["expected"] == 2, "phong status %r" % doc)
+    st, doc, _ = so.api("GET", "/api/v1/status", token=False)
+    check(st == 200 and doc["uplink"]["state"] == "none" and doc["items_total"] >= 2, "so status %r" % doc)
+    st, doc, _ = so.api("GET", "/api/v1/topology", token=False)
+    check(st == 200 and doc, "topology at so")
+    st, doc, _ = so.api("GET", "/api/v1/report/deployment", token=False)
+    check(st == 200 and doc, "report at so")
+
+
 if __name__ == "__main__":
     run([publish_read, feeds, update_delete, paging, errors, conditional, attachments, crash_burst,
-         check_config])
+         check_config, slow_clients, aggregating])

@@ -1,0 +1,248 @@
+/* node/api against a real store and HTTP server in this process: requests go
+ * over a loopback socket, writes complete through the store's writer thread. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <sodium.h>
+#include "api/api.h"
+#include "core/timefmt.h"
+#include "http/http.h"
+
+typedef struct fixture {
+	char dir[64];
+	edu_store *store;
+	edu_api *api;
+	edu_http *http;
+} fixture;
+
+static void status_fn(edu_node_status *out, void *arg)
+{
+	memset(out, 0, sizeof *out);
+	snprintf(out->unit, sizeof out->unit, "th-test");
+	snprintf(out->role, sizeof out->role, "school");
+	snprintf(out->version, sizeof out->version, "test");
+	snprintf(out->uplink_state, sizeof out->uplink_state, "none");
+}
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof *f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/edu-api-test-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	edu_store_opts so = {.dir = f->dir, .self_unit = "th-test"};
+	if (edu_store_open(&f->store, &so) != EDU_OK)
+		return -1;
+	edu_api_opts ao = {.store = f->store, .self_unit = "th-test", .self_name = "Trường Thử",
+	    .token = "sekret", .tz_offset_min = EDU_TZ_VN_MIN, .self_status = status_fn};
+	if (edu_api_new(&f->api, &ao) != EDU_OK)
+		return -1;
+	edu_http_opts ho = {.host = "127.0.0.1", .port = 0, .threads = 2, .max_body = 1 << 20,
+	    .base_url = "http://127.0.0.1", .store = f->store, .self_unit = "th-test",
+	    .self_name = "Trường Thử", .role = "school", .api = edu_api_handle, .api_arg = f->api};
+	if (edu_http_start(&f->http, &ho) != EDU_OK)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	edu_http_stop(f->http);
+	edu_api_free(f->api);
+	edu_store_close(f->store);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* One request on a fresh connection; returns the status, body in *out (malloc'd). */
+static int request(fixture *f, const char *method, const char *path, const char *auth, const char *ctype,
+    const char *body, size_t blen, char **out)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)edu_http_port(f->http))};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	char head[1024], auth_h[128] = "", ct_h[128] = "";
+	if (auth)
+		snprintf(auth_h, sizeof auth_h, "Authorization: Bearer %s\r\n", auth);
+	if (ctype)
+		snprintf(ct_h, sizeof ct_h, "Content-Type: %s\r\n", ctype);
+	int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s%s"
+	    "Content-Length: %zu\r\n\r\n", method, path, auth_h, ct_h, blen);
+	char *req = malloc((size_t)n + blen + 1);
+	memcpy(req, head, (size_t)n);
+	memcpy(req + n, body, blen);
+	assert_int_equal(write(fd, req, (size_t)n + blen), (ssize_t)((size_t)n + blen));
+	free(req);
+	size_t cap = 1 << 16, have = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+	while ((r = read(fd, buf + have, cap - 1 - have)) > 0)
+		have += (size_t)r;
+	buf[have] = '\0';
+	close(fd);
+	int status = atoi(buf + 9);
+	char *b = strstr(buf, "\r\n\r\n");
+	*out = strdup(b ? b + 4 : "");
+	if (strstr(buf, "X-Content-Type-Options: nosniff") == NULL)
+		status = -1; /* every answer carries it */
+	free(buf);
+	return status;
+}
+
+static json_t *parse(const char *s)
+{
+	json_t *j = json_loads(s, 0, NULL);
+	assert_non_null(j);
+	return j;
+}
+
+static void create_get(void **state)
+{
+	fixture *f = *state;
+	char *out;
+	const char *body = "{\"kind\":\"announcement\",\"title\":\"Thông báo tuyển sinh\"}";
+	assert_int_equal(request(f, "POST", "/api/v1/items", "sekret", "application/json", body, strlen(body), &out), 201);
+	json_t *j = parse(out);
+	assert_string_equal(json_string_value(json_object_get(j, "id")), "th-test:1");
+	assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
+	assert_string_equal(json_string_value(json_object_get(j, "unit_name")), "Trường Thử");
+	json_decref(j);
+	free(out);
+	assert_int_equal(request(f, "GET", "/api/v1/items/th-test:1", NULL, NULL, "", 0, &out), 200);
+	j = parse(out);
+	assert_string_equal(json_string_value(json_object_get(j, "title")), "Thông báo tuyển sinh");
+	json_decref(j);
+	free(out);
+	assert_int_equal(request(f, "GET", "/api/v1/items?kind=announcement", NULL, NULL, "", 0, &out), 200);
+	j = parse(out);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+	assert_true(json_is_null(json_object_get(j, "next")));
+	json_decref(j);
+	free(out);
+	/* The page cache sees the new generation. */
+	assert_int_equal(request(f, "GET", "/feed.json", NULL, NULL, "", 0, &out), 200);
+	assert_non_null(strstr(out, "Thông báo tuyển sinh"));
+	free(out);
+}
+
+static void auth(void **state)
+{
+	fixture *f = *state;
+	char *out;
+	const char *body = "{\"kind\":\"news\",\"title\":\"x\"}";
+	assert_int_equal(request(f, "POST", "/api/v1/items", NULL, "application/json", body, strlen(body), &out), 401);
+	json_t *j = parse(out);
+	assert_string_equal(json_string_value(json_object_get(j, "error")), "unauthorized");
+	json_decref(j);
+	free(out);
+	assert_int_equal(request(f, "POST", "/api/v1/items", "sekre", "application/json", body, strlen(body), &out), 401);
+	free(out);
+	assert_int_equal(request(f, "POST", "/api/v1/items", "sekrett", "application/json", body, strlen(body), &out), 401);
+	free(out);
+	assert_int_equal(request(f, "DELETE", "/api/v1/items/th-test:1", NULL, NULL, "", 0, &out), 401);
+	free(out);
+}
+
+static void bad_bodies(void **state)
+{
+	fixture *f = *state;
+	char *out;
+	static const struct { const char *body; size_t len; int status; } cases[] = {
+		{"{", 1, 400},
+		{"42", 2, 400},
+		{"{\"kind\":\"news\",\"title\":\"x\",\"nope\":1}", 36, 400},
+		{"{\"kind\":\"news\",\"title\":\"a\0b\"}", 29, 400},
+		{"{\"kind\":\"news\",\"title\":\"\xc3\x28\"}", 29, 400},
+		{"{\"kind\":\"news\"}", 15, 400},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int st = request(f, "POST", "/api/v1/items", "sekret", "application/json", cases[i].body,
+		    cases[i].len, &out);
+		if (st != cases[i].status)
+			fail_msg("case %zu: status %d body %s", i, st, out);
+		json_t *j = parse(out);
+		assert_string_equal(json_string_value(json_object_get(j, "error")), "bad_request");
+		assert_non_null(json_string_value(json_object_get(j, "message")));
+		json_decref(j);
+		free(out);
+	}
+	assert_int_equal(request(f, "POST", "/api/v1/items", "sekret", "text/plain", "{}", 2, &out), 415);
+	free(out);
+}
+
+static void update_conflict(void **state)
+{
+	fixture *f = *state;
+	char *out;
+	const char *body = "{\"kind\":\"news\",\"title\":\"Bản 1\"}";
+	assert_int_equal(request(f, "POST", "/api/v1/items", "sekret", "application/json", body, strlen(body), &out), 201);
+	free(out);
+	const char *upd = "{\"title\":\"Bản 2\"}";
+	assert_int_equal(request(f, "PUT", "/api/v1/items/th-test:1", "sekret", "application/json", upd, strlen(upd), &out), 200);
+	json_t *j = parse(out);
+	assert_int_equal(json_integer_value(json_object_get(j, "version")), 2);
+	json_decref(j);
+	free(out);
+	assert_int_equal(request(f, "PUT", "/api/v1/items/th-khac:1", "sekret", "application/json", upd, strlen(upd), &out), 403);
+	free(out);
+	assert_int_equal(request(f, "DELETE", "/api/v1/items/th-test:1", "sekret", NULL, "", 0, &out), 200);
+	free(out);
+	assert_int_equal(request(f, "DELETE", "/api/v1/items/th-test:1", "sekret", NULL, "", 0, &out), 404);
+	free(out);
+	assert_int_equal(request(f, "DELETE", "/api/v1/items/th-test:9", "sekret", NULL, "", 0, &out), 404);
+	free(out);
+}
+
+static void status_paths(void **state)
+{
+	fixture *f = *state;
+	char *out;
+	assert_int_equal(request(f, "GET", "/api/v1/status", NULL, NULL, "", 0, &out), 200);
+	json_t *j = parse(out);
+	assert_string_equal(json_string_value(json_object_get(j, "id")), "th-test");
+	assert_non_null(json_object_get(json_object_get(j, "uplink"), "backlog"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "children"), "expected")), 0);
+	json_decref(j);
+	free(out);
+	assert_int_equal(request(f, "GET", "/api/v1/report/deployment", NULL, NULL, "", 0, &out), 404);
+	free(out);
+	assert_int_equal(request(f, "GET", "/api/v1/topology", NULL, NULL, "", 0, &out), 200);
+	free(out);
+	assert_int_equal(request(f, "POST", "/api/v1/status", "sekret", NULL, "", 0, &out), 405);
+	free(out);
+	assert_int_equal(request(f, "GET", "/api/v2/items", NULL, NULL, "", 0, &out), 404);
+	free(out);
+}
+
+int main(int argc, char **argv)
+{
+	if (sodium_init() < 0)
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(create_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(auth, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_bodies, setup, teardown),
+		cmocka_unit_test_setup_teardown(update_conflict, setup, teardown),
+		cmocka_unit_test_setup_teardown(status_paths, setup, teardown),
+	};
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

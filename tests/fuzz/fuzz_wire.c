@@ -1,0 +1,110 @@
+/* Fuzzes every node-to-node message as the parent (aggregator/agg.c) and the
+ * child (node/uplink/uplink.c) decode it: edu_wire_decode, then what each
+ * side does next with a decoded body (records: edu_record_decode,
+ * edu_wire_item_unpack, edu_item_decode; statuses: edu_wire_status_from_pb).
+ * Invariants: a decoded message has a body with the fields its checks
+ * promise, and it re-encodes to something that decodes again. */
+#include <string.h>
+#include "fuzz.h"
+#include "item/item.h"
+#include "uplink/wire.h"
+
+static void records(const Edunet__Wire__Push *p)
+{
+	for (size_t i = 0; i < p->n_records; i++) {
+		edu_record rec;
+		FUZZ_CHECK(p->records[i].data != NULL || p->records[i].len == 0, "record %zu without data", i);
+		if (edu_record_decode(p->records[i].data, p->records[i].len, &rec) != EDU_OK)
+			continue;
+		Edunet__Item *it = edu_wire_item_unpack(rec.item, rec.item_len);
+		if (it) {
+			FUZZ_CHECK(it->unit != NULL, "unpacked item without unit string");
+			(void)edu_wire_unit_ok(it->unit);
+			edu_wire_item_free(it);
+		}
+		edu_item *item = NULL;
+		if (edu_item_decode(rec.item, rec.item_len, &item) == EDU_OK)
+			edu_item_free(item);
+		edu_record_clear(&rec);
+	}
+	for (size_t i = 0; i < p->n_blobs; i++) {
+		FUZZ_CHECK(p->blobs[i] != NULL, "blob %zu NULL", i);
+		FUZZ_CHECK(p->blobs[i]->sha256.len == 32, "blob %zu: sha256 of %zu bytes passed the checks", i,
+		    p->blobs[i]->sha256.len);
+	}
+}
+
+static void body(const edu_wire_msg *m)
+{
+	switch (m->body_case) {
+	case EDUNET__WIRE__ENVELOPE__BODY_HELLO:
+		FUZZ_CHECK(m->hello && edu_wire_unit_ok(m->hello->unit), "hello passed with a bad unit");
+		break;
+	case EDUNET__WIRE__ENVELOPE__BODY_HELLO_ACK:
+		FUZZ_CHECK(m->hello_ack != NULL, "hello_ack NULL");
+		break;
+	case EDUNET__WIRE__ENVELOPE__BODY_PUSH:
+		FUZZ_CHECK(m->push != NULL, "push NULL");
+		FUZZ_CHECK(m->push->n_records <= EDU_WIRE_RECORDS_MAX && m->push->n_blobs <= EDU_WIRE_BLOBS_MAX,
+		    "push counts over the limits");
+		records(m->push);
+		break;
+	case EDUNET__WIRE__ENVELOPE__BODY_PUSH_ACK:
+		FUZZ_CHECK(m->push_ack != NULL, "push_ack NULL");
+		for (size_t i = 0; i < m->push_ack->n_rejects; i++)
+			FUZZ_CHECK(m->push_ack->rejects[i] && m->push_ack->rejects[i]->item_id, "reject %zu", i);
+		break;
+	case EDUNET__WIRE__ENVELOPE__BODY_HEARTBEAT: {
+		const Edunet__Wire__Heartbeat *h = m->heartbeat;
+		FUZZ_CHECK(h && h->n_statuses >= 1 && h->n_statuses <= EDU_WIRE_STATUSES_MAX,
+		    "heartbeat status count passed the checks");
+		/* agg.c reads statuses[0]->unit at once */
+		FUZZ_CHECK(h->statuses[0] && h->statuses[0]->unit, "heartbeat without a first status");
+		for (size_t i = 0; i < h->n_statuses; i++) {
+			edu_node_status st;
+			memset(&st, 0, sizeof st);
+			FUZZ_CHECK(edu_wire_unit_ok(h->statuses[i]->unit), "status %zu: bad unit passed", i);
+			edu_wire_status_from_pb(h->statuses[i], INT64_C(1700000000000), &st);
+			/* and back, as the node forwards its subtree's statuses upward */
+			Edunet__Wire__NodeStatus pb;
+			edu_wire_status_to_pb(&st, INT64_C(1700000000000), &pb);
+		}
+		break;
+	}
+	case EDUNET__WIRE__ENVELOPE__BODY_HEARTBEAT_ACK:
+		FUZZ_CHECK(m->heartbeat_ack != NULL, "heartbeat_ack NULL");
+		break;
+	case EDUNET__WIRE__ENVELOPE__BODY_ERROR:
+		FUZZ_CHECK(m->error && m->error->message, "error without message");
+		break;
+	default:
+		FUZZ_CHECK(0, "decoded envelope with body case %d", (int)m->body_case);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_quiet();
+	edu_wire_msg *m = NULL;
+	char why[256] = "";
+	edu_err e = edu_wire_decode(data, size, &m, why, sizeof why);
+	if (e != EDU_OK) {
+		FUZZ_CHECK(m == NULL, "failed decode left a message");
+		FUZZ_CHECK(why[0] != '\0', "failed decode (%s) without a reason", edu_strerror(e));
+		return 0;
+	}
+	FUZZ_CHECK(m != NULL && m->version == EDU_WIRE_VERSION, "decoded message with version %u",
+	    m ? m->version : 0);
+	body(m);
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	FUZZ_CHECK(edu_wire_encode(m, &out, &out_len) == EDU_OK, "decoded message does not encode");
+	edu_wire_msg *m2 = NULL;
+	FUZZ_CHECK(edu_wire_decode(out, out_len, &m2, why, sizeof why) == EDU_OK,
+	    "re-encoded message does not decode: %s", why);
+	FUZZ_CHECK(m2->body_case == m->body_case, "body changed in the round trip");
+	edu_wire_free(m2);
+	free(out);
+	edu_wire_free(m);
+	return 0;
+}
