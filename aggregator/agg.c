@@ -15,12 +15,17 @@
 #include <string.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
 #include <sodium.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <arpa/inet.h>
 
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "pki/pki.h"
 #include "registry.h"
+#include "directive/directive.h"
 #include "uplink/wire.h"
 
 #define EDU_AGG_WORKERS 8
@@ -33,6 +38,12 @@
 /* Last-known statuses are persisted (meta "agg.status.<unit>") at most this often per unit. */
 #define PERSIST_EVERY_MS 30000
 #define META_STATUS_PREFIX "agg.status."
+/* Verified certificates of origins, by unit: later batches may omit them and
+ * our own uplink forwards them (node/uplink reads the same key). */
+#define META_CERT_PREFIX "cert."
+/* Refusals are logged at most this many lines per minute per reason. */
+#define REFUSAL_LOGS_PER_MIN 20
+#define REASON_MAX 200
 
 typedef struct unit_state {
 	bool seen;
@@ -41,10 +52,40 @@ typedef struct unit_state {
 	edu_node_status st;
 } unit_state;
 
+/* A pipe's handshake state: pending (Hello accepted, waiting for Auth) or
+ * bound (may push and heartbeat). */
 typedef struct bind {
 	uint32_t pipe;
+	nng_pipe np;
 	int unit;
+	bool bound;
+	uint8_t challenge[EDU_WIRE_NONCE_LEN]; /* single use: wiped once answered */
+	uint8_t pub[EDU_PKI_PUB_LEN];
+	uint8_t *cert;      /* the child's certificate, for re-checks after a revocation reload */
+	size_t cert_len;
 } pipe_bind;
+
+/* Why a peer or a record was refused: each has its own log rate limit. */
+enum {
+	RL_REGISTRY, /* unknown unit, wrong parent */
+	RL_CERT,     /* certificate missing, invalid, revoked, other unit */
+	RL_AUTH,     /* bad challenge signature, Auth without Hello */
+	RL_NOT_BOUND,
+	RL_RECORD,   /* per-record rejects */
+	RL_DROP,     /* undecodable messages */
+	RL_COUNT
+};
+
+typedef struct ratelim {
+	int64_t window_ms;
+	unsigned lines, suppressed;
+} ratelim;
+
+typedef struct cert_slot {
+	uint8_t *der; /* owned; NULL: none known */
+	size_t len;
+	bool looked;  /* store meta consulted */
+} cert_slot;
 
 typedef struct worker {
 	struct edu_agg *a;
@@ -67,6 +108,17 @@ struct edu_agg {
 	pipe_bind *binds;
 	size_t nbinds, capbinds;
 
+	const edu_pki_id *id;       /* NULL: test mode */
+	edu_pki_verifier *verifier;
+	pthread_mutex_t cert_mu;    /* certs */
+	cert_slot *certs;           /* one per registry unit */
+	pthread_mutex_t rl_mu;      /* rl */
+	ratelim rl[RL_COUNT];
+	_Atomic uint64_t rejected_total;
+	_Atomic uint64_t stale_total;
+
+	_Atomic(struct edu_dir *) dirs;
+
 	char *listen_url;
 	nng_socket sock;
 	bool sock_open;
@@ -74,8 +126,44 @@ struct edu_agg {
 	worker workers[EDU_AGG_WORKERS];
 };
 
+/* ---- refusal logging ---------------------------------------------------------- */
+
+static void refusal_log(edu_agg *a, int reason, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void refusal_log(edu_agg *a, int reason, const char *fmt, ...)
+{
+	ratelim *r = &a->rl[reason];
+	int64_t now = edu_time_mono_ms();
+	unsigned suppressed = 0;
+	bool say;
+	char line[600];
+	va_list ap;
+
+	pthread_mutex_lock(&a->rl_mu);
+	if (now - r->window_ms >= 60000) {
+		suppressed = r->suppressed;
+		r->window_ms = now;
+		r->lines = 0;
+		r->suppressed = 0;
+	}
+	say = r->lines < REFUSAL_LOGS_PER_MIN;
+	if (say)
+		r->lines++;
+	else
+		r->suppressed++;
+	pthread_mutex_unlock(&a->rl_mu);
+	if (suppressed)
+		edu_log(LOG_WARNING, "downlink: %u similar refusals were not logged in the last minute", suppressed);
+	if (!say)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	edu_log(LOG_WARNING, "downlink: %s", line);
+}
+
 /* ---- bindings ------------------------------------------------------------ */
 
+/* The unit bound to pipe, or -1 when the pipe is not (yet) bound. */
 static int bound_unit(edu_agg *a, uint32_t pipe)
 {
 	size_t i;
@@ -83,39 +171,114 @@ static int bound_unit(edu_agg *a, uint32_t pipe)
 	pthread_mutex_lock(&a->mu);
 	for (i = 0; i < a->nbinds; i++)
 		if (a->binds[i].pipe == pipe) {
-			u = a->binds[i].unit;
+			if (a->binds[i].bound)
+				u = a->binds[i].unit;
 			break;
 		}
 	pthread_mutex_unlock(&a->mu);
 	return u;
 }
 
-static edu_err bind_pipe(edu_agg *a, uint32_t pipe, int unit)
+static void bind_clear(pipe_bind *b)
 {
+	free(b->cert);
+	sodium_memzero(b, sizeof *b);
+}
+
+/* Sets pipe's state (replacing any earlier handshake on it). cert is copied. */
+static edu_err bind_set(edu_agg *a, nng_pipe np, int unit, bool bound, const uint8_t *challenge,
+    const uint8_t *pub, const uint8_t *cert, size_t cert_len)
+{
+	uint32_t pipe = nng_pipe_id(np);
+	uint8_t *copy = NULL;
+	pipe_bind *slot = NULL;
 	size_t i;
 	edu_err rv = EDU_OK;
+	if (cert_len && !(copy = malloc(cert_len)))
+		return EDU_ENOMEM;
+	if (cert_len)
+		memcpy(copy, cert, cert_len);
 	pthread_mutex_lock(&a->mu);
 	for (i = 0; i < a->nbinds; i++)
 		if (a->binds[i].pipe == pipe) {
-			a->binds[i].unit = unit;
-			goto out;
+			slot = &a->binds[i];
+			bind_clear(slot);
+			break;
 		}
-	if (a->nbinds == a->capbinds) {
-		size_t nc = a->capbinds ? a->capbinds * 2 : 16;
-		pipe_bind *nb = realloc(a->binds, nc * sizeof *nb);
-		if (!nb) {
-			rv = EDU_ENOMEM;
-			goto out;
+	if (!slot) {
+		if (a->nbinds == a->capbinds) {
+			size_t nc = a->capbinds ? a->capbinds * 2 : 16;
+			pipe_bind *nb = realloc(a->binds, nc * sizeof *nb);
+			if (!nb) {
+				rv = EDU_ENOMEM;
+				free(copy);
+				goto out;
+			}
+			a->binds = nb;
+			a->capbinds = nc;
 		}
-		a->binds = nb;
-		a->capbinds = nc;
+		slot = &a->binds[a->nbinds++];
 	}
-	a->binds[a->nbinds].pipe = pipe;
-	a->binds[a->nbinds].unit = unit;
-	a->nbinds++;
+	memset(slot, 0, sizeof *slot);
+	slot->pipe = pipe;
+	slot->np = np;
+	slot->unit = unit;
+	slot->bound = bound;
+	if (challenge)
+		memcpy(slot->challenge, challenge, sizeof slot->challenge);
+	if (pub)
+		memcpy(slot->pub, pub, sizeof slot->pub);
+	slot->cert = copy;
+	slot->cert_len = cert_len;
 out:
 	pthread_mutex_unlock(&a->mu);
 	return rv;
+}
+
+static void bind_remove_locked(edu_agg *a, size_t i)
+{
+	bind_clear(&a->binds[i]);
+	a->binds[i] = a->binds[--a->nbinds];
+}
+
+/* Takes the pending handshake of pipe: its unit (-1 when none), challenge and
+ * key. The challenge is wiped so it answers exactly one Auth. */
+static int bind_take_pending(edu_agg *a, uint32_t pipe, uint8_t challenge[EDU_WIRE_NONCE_LEN],
+    uint8_t pub[EDU_PKI_PUB_LEN])
+{
+	size_t i;
+	int u = -1;
+	static const uint8_t zero[EDU_WIRE_NONCE_LEN];
+	pthread_mutex_lock(&a->mu);
+	for (i = 0; i < a->nbinds; i++)
+		if (a->binds[i].pipe == pipe) {
+			pipe_bind *b = &a->binds[i];
+			if (!b->bound && memcmp(b->challenge, zero, sizeof zero) != 0) {
+				u = b->unit;
+				memcpy(challenge, b->challenge, EDU_WIRE_NONCE_LEN);
+				memcpy(pub, b->pub, EDU_PKI_PUB_LEN);
+				sodium_memzero(b->challenge, sizeof b->challenge);
+			}
+			break;
+		}
+	pthread_mutex_unlock(&a->mu);
+	return u;
+}
+
+/* Finishes a handshake: bound, or forgotten when refused. */
+static void bind_finish(edu_agg *a, uint32_t pipe, bool ok)
+{
+	size_t i;
+	pthread_mutex_lock(&a->mu);
+	for (i = 0; i < a->nbinds; i++)
+		if (a->binds[i].pipe == pipe) {
+			if (ok)
+				a->binds[i].bound = true;
+			else
+				bind_remove_locked(a, i);
+			break;
+		}
+	pthread_mutex_unlock(&a->mu);
 }
 
 static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
@@ -129,8 +292,9 @@ static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	pthread_mutex_lock(&a->mu);
 	for (i = 0; i < a->nbinds; i++)
 		if (a->binds[i].pipe == id) {
-			unit = a->binds[i].unit;
-			a->binds[i] = a->binds[--a->nbinds];
+			if (a->binds[i].bound)
+				unit = a->binds[i].unit;
+			bind_remove_locked(a, i);
 			break;
 		}
 	pthread_mutex_unlock(&a->mu);
@@ -253,41 +417,286 @@ static nng_msg *on_hello(edu_agg *a, nng_pipe pipe, const Edunet__Wire__Hello *h
 {
 	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT;
 	Edunet__Wire__HelloAck ack = EDUNET__WIRE__HELLO_ACK__INIT;
+	uint8_t pub[EDU_PKI_PUB_LEN], challenge[EDU_WIRE_NONCE_LEN], msg[EDU_WIRE_SIGNED_MAX], sig[EDU_PKI_SIG_LEN];
+	const uint8_t *der = NULL;
+	size_t der_len = 0;
 	nng_msg *m = NULL;
-	char addr[64], msg[200];
+	char addr[64], msg_txt[300], why[256] = "";
 	int idx = edu_registry_find(a->reg, h->unit);
 	const edu_reg_unit *ru = edu_registry_unit(a->reg, idx);
 
 	peer_addr(pipe, addr, sizeof addr);
+	if (a->id) {
+		edu_err rv;
+		if (h->cert.len == 0) {
+			refusal_log(a, RL_CERT, "refused %s from %s: no certificate (this node requires [tls] identities)",
+			    h->unit, addr);
+			snprintf(msg_txt, sizeof msg_txt, "%s requires a certificate of the province CA", a->self_unit);
+			return err_reply(EDUNET__WIRE__ERROR__CODE__REFUSED, msg_txt);
+		}
+		rv = edu_pki_verify_cert(a->verifier, h->cert.data, h->cert.len, h->unit, pub, why, sizeof why);
+		if (rv != EDU_OK) {
+			refusal_log(a, RL_CERT, "refused %s from %s: certificate: %s", h->unit, addr, why);
+			snprintf(msg_txt, sizeof msg_txt, "certificate refused for unit %s: %s", h->unit, why);
+			return err_reply(EDUNET__WIRE__ERROR__CODE__REFUSED, msg_txt);
+		}
+	} else if (h->cert.len) {
+		refusal_log(a, RL_CERT, "refused %s from %s: it presents a certificate but this node has no [tls] "
+		    "identity to check it with (test mode)", h->unit, addr);
+		snprintf(msg_txt, sizeof msg_txt, "%s runs without [tls] (test mode) and cannot verify certificates",
+		    a->self_unit);
+		return err_reply(EDUNET__WIRE__ERROR__CODE__REFUSED, msg_txt);
+	}
 	if (!ru) {
-		edu_log(LOG_WARNING, "downlink: refused %s from %s: not in the units registry", h->unit, addr);
-		snprintf(msg, sizeof msg, "unit %s is not in the units registry of %s", h->unit, a->self_unit);
-		return err_reply(EDUNET__WIRE__ERROR__CODE__REFUSED, msg);
+		refusal_log(a, RL_REGISTRY, "refused %s from %s: not in the units registry", h->unit, addr);
+		snprintf(msg_txt, sizeof msg_txt, "unit %s is not in the units registry of %s", h->unit, a->self_unit);
+		return err_reply(EDUNET__WIRE__ERROR__CODE__REFUSED, msg_txt);
 	}
 	if (ru->parent != a->self_idx) {
 		const edu_reg_unit *p = edu_registry_unit(a->reg, ru->parent);
-		edu_log(LOG_WARNING, "downlink: refused %s from %s: the registry places it under %s, not here", h->unit,
+		refusal_log(a, RL_REGISTRY, "refused %s from %s: the registry places it under %s, not here", h->unit,
 		    addr, p ? p->id : "(nothing: it is the root)");
-		snprintf(msg, sizeof msg, "the registry places %s under %s, not %s", h->unit, p ? p->id : "nothing",
-		    a->self_unit);
-		return err_reply(EDUNET__WIRE__ERROR__CODE__REFUSED, msg);
+		snprintf(msg_txt, sizeof msg_txt, "the registry places %s under %s, not %s", h->unit,
+		    p ? p->id : "nothing", a->self_unit);
+		return err_reply(EDUNET__WIRE__ERROR__CODE__REFUSED, msg_txt);
 	}
-	if (bind_pipe(a, nng_pipe_id(pipe), idx) != EDU_OK)
-		return err_reply(EDUNET__WIRE__ERROR__CODE__INTERNAL, "out of memory");
-	pthread_mutex_lock(&a->mu);
-	a->us[idx].seen = true;
-	a->us[idx].last_seen_ms = edu_time_now_ms();
-	snprintf(a->us[idx].st.version, sizeof a->us[idx].st.version, "%s", h->software_version);
-	pthread_mutex_unlock(&a->mu);
-	edu_log(LOG_INFO, "downlink: child %s (%s, version %s) connected from %s", h->unit, ru->name,
-	    h->software_version, addr);
 	ack.parent_unit = a->self_unit;
 	ack.time_ms = edu_time_now_ms();
+	if (a->id) {
+		/* Bound only once the child signs this pipe's challenge. */
+		size_t n;
+		randombytes_buf(challenge, sizeof challenge);
+		if (bind_set(a, pipe, idx, false, challenge, pub, h->cert.data, h->cert.len) != EDU_OK ||
+		    edu_pki_id_cert_der(a->id, &der, &der_len) != EDU_OK)
+			return err_reply(EDUNET__WIRE__ERROR__CODE__INTERNAL, "out of memory");
+		n = edu_wire_handshake_msg(msg, EDU_WIRE_HELLO_CTX, h->unit, a->self_unit, h->nonce.data);
+		edu_pki_sign(a->id, msg, n, sig);
+		ack.challenge.data = challenge;
+		ack.challenge.len = sizeof challenge;
+		ack.cert.data = (uint8_t *)der;
+		ack.cert.len = der_len;
+		ack.nonce_sig.data = sig;
+		ack.nonce_sig.len = sizeof sig;
+	} else {
+		if (bind_set(a, pipe, idx, true, NULL, NULL, NULL, 0) != EDU_OK)
+			return err_reply(EDUNET__WIRE__ERROR__CODE__INTERNAL, "out of memory");
+		pthread_mutex_lock(&a->mu);
+		a->us[idx].seen = true;
+		a->us[idx].last_seen_ms = edu_time_now_ms();
+		snprintf(a->us[idx].st.version, sizeof a->us[idx].st.version, "%s", h->software_version);
+		pthread_mutex_unlock(&a->mu);
+		edu_log(LOG_INFO, "downlink: child %s (%s, version %s) connected from %s (unauthenticated test mode)",
+		    h->unit, ru->name, h->software_version, addr);
+	}
 	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_HELLO_ACK;
 	env.hello_ack = &ack;
 	if (edu_wire_to_nng(&env, &m) != EDU_OK)
-		return NULL;
+		m = NULL;
+	sodium_memzero(challenge, sizeof challenge);
 	return m;
+}
+
+/* The child's answer to our challenge: binds the pipe when its signature
+ * verifies with the key of the certificate it presented. */
+static nng_msg *on_auth(edu_agg *a, nng_pipe pipe, const Edunet__Wire__Auth *au)
+{
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT;
+	Edunet__Wire__AuthAck ack = EDUNET__WIRE__AUTH_ACK__INIT;
+	uint8_t challenge[EDU_WIRE_NONCE_LEN], pub[EDU_PKI_PUB_LEN], msg[EDU_WIRE_SIGNED_MAX];
+	nng_msg *m = NULL;
+	char addr[64];
+	const edu_reg_unit *ru;
+	size_t n;
+	int idx = bind_take_pending(a, nng_pipe_id(pipe), challenge, pub);
+
+	peer_addr(pipe, addr, sizeof addr);
+	if (idx < 0) {
+		refusal_log(a, RL_AUTH, "Auth from %s without a pending Hello on its connection", addr);
+		return err_reply(EDUNET__WIRE__ERROR__CODE__NOT_BOUND, "say Hello first");
+	}
+	ru = edu_registry_unit(a->reg, idx);
+	n = edu_wire_handshake_msg(msg, EDU_WIRE_AUTH_CTX, a->self_unit, ru->id, challenge);
+	if (!edu_pki_verify_sig(pub, msg, n, au->sig.data)) {
+		bind_finish(a, nng_pipe_id(pipe), false);
+		refusal_log(a, RL_AUTH, "refused %s from %s: its signature over our challenge does not verify", ru->id,
+		    addr);
+		return err_reply(EDUNET__WIRE__ERROR__CODE__REFUSED, "challenge signature does not verify");
+	}
+	bind_finish(a, nng_pipe_id(pipe), true);
+	pthread_mutex_lock(&a->mu);
+	a->us[idx].seen = true;
+	a->us[idx].last_seen_ms = edu_time_now_ms();
+	pthread_mutex_unlock(&a->mu);
+	edu_log(LOG_INFO, "downlink: child %s (%s) authenticated from %s", ru->id, ru->name, addr);
+	ack.time_ms = edu_time_now_ms();
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_AUTH_ACK;
+	env.auth_ack = &ack;
+	if (edu_wire_to_nng(&env, &m) != EDU_OK)
+		m = NULL;
+	return m;
+}
+
+/* ---- origin certificates ------------------------------------------------------ */
+
+/* Our copy of unit idx's certificate (memory, else store meta); *der owned
+ * by the caller. EDU_ENOENT when none is known. */
+static edu_err cert_get(edu_agg *a, int idx, uint8_t **der, size_t *len)
+{
+	cert_slot *c = &a->certs[idx];
+	edu_err rv = EDU_ENOENT;
+	*der = NULL;
+	pthread_mutex_lock(&a->cert_mu);
+	if (!c->der && !c->looked) {
+		edu_store_rd *rd = NULL;
+		char key[64], *val = NULL;
+		size_t vlen = 0;
+		c->looked = true;
+		snprintf(key, sizeof key, META_CERT_PREFIX "%s", edu_registry_unit(a->reg, idx)->id);
+		if (edu_store_read_begin(a->store, &rd) == EDU_OK && edu_store_meta_get(rd, key, &val, &vlen) == EDU_OK &&
+		    vlen > 0 && vlen <= EDU_WIRE_CERT_MAX) {
+			c->der = (uint8_t *)val;
+			c->len = vlen;
+			val = NULL;
+		}
+		free(val);
+		edu_store_read_end(rd);
+	}
+	if (c->der && (*der = malloc(c->len))) {
+		memcpy(*der, c->der, c->len);
+		*len = c->len;
+		rv = EDU_OK;
+	} else if (c->der) {
+		rv = EDU_ENOMEM;
+	}
+	pthread_mutex_unlock(&a->cert_mu);
+	return rv;
+}
+
+/* Remembers a verified certificate; true when it is new or changed (then
+ * the caller also writes it to store meta). */
+static bool cert_remember(edu_agg *a, int idx, const uint8_t *der, size_t len)
+{
+	cert_slot *c = &a->certs[idx];
+	bool changed = false;
+	uint8_t *copy;
+	pthread_mutex_lock(&a->cert_mu);
+	c->looked = true;
+	if (!c->der || c->len != len || memcmp(c->der, der, len) != 0) {
+		if ((copy = malloc(len))) {
+			memcpy(copy, der, len);
+			free(c->der);
+			c->der = copy;
+			c->len = len;
+			changed = true;
+		}
+	}
+	pthread_mutex_unlock(&a->cert_mu);
+	return changed;
+}
+
+/* One origin's key for the current batch. */
+typedef struct origin_key {
+	int idx;
+	bool ok;
+	uint8_t pub[EDU_PKI_PUB_LEN];
+	char why[160];
+} origin_key;
+
+typedef struct push_ctx {
+	origin_key *keys;
+	size_t n, cap;
+} push_ctx;
+
+static origin_key *key_find(push_ctx *pc, int idx)
+{
+	size_t i;
+	for (i = 0; i < pc->n; i++)
+		if (pc->keys[i].idx == idx)
+			return &pc->keys[i];
+	return NULL;
+}
+
+static origin_key *key_add(push_ctx *pc, int idx)
+{
+	if (pc->n == pc->cap) {
+		size_t nc = pc->cap ? pc->cap * 2 : 8;
+		origin_key *nk = realloc(pc->keys, nc * sizeof *nk);
+		if (!nk)
+			return NULL;
+		pc->keys = nk;
+		pc->cap = nc;
+	}
+	memset(&pc->keys[pc->n], 0, sizeof pc->keys[0]);
+	pc->keys[pc->n].idx = idx;
+	return &pc->keys[pc->n++];
+}
+
+/* Checks the certificates a batch carries: each must verify (chain, dates,
+ * revocation) and name a unit of the sending child's subtree. Good ones
+ * become this batch's keys and are kept (memory + meta in b). */
+static void push_certs(edu_agg *a, int child, const Edunet__Wire__Push *p, push_ctx *pc, edu_store_batch *b)
+{
+	const edu_reg_unit *cu = edu_registry_unit(a->reg, child);
+	size_t i;
+	for (i = 0; i < p->n_certs; i++) {
+		uint8_t pub[EDU_PKI_PUB_LEN];
+		char unit[41] = "", why[160] = "", key[64];
+		origin_key *k;
+		int idx;
+		if (edu_pki_verify_cert_unit(a->verifier, p->certs[i].data, p->certs[i].len, NULL, pub, unit, why,
+		    sizeof why) != EDU_OK) {
+			refusal_log(a, RL_CERT, "certificate %zu in a batch from %s refused: %s", i, cu->id, why);
+			continue;
+		}
+		idx = edu_registry_find(a->reg, unit);
+		if (idx < 0 || !edu_registry_is_under(a->reg, idx, child)) {
+			refusal_log(a, RL_CERT, "batch from %s carries the certificate of %s, outside its subtree", cu->id,
+			    unit);
+			continue;
+		}
+		if (key_find(pc, idx) || !(k = key_add(pc, idx)))
+			continue;
+		k->ok = true;
+		memcpy(k->pub, pub, sizeof pub);
+		if (cert_remember(a, idx, p->certs[i].data, p->certs[i].len)) {
+			snprintf(key, sizeof key, META_CERT_PREFIX "%s", unit);
+			if (edu_store_batch_put_meta(b, key, p->certs[i].data, p->certs[i].len) != EDU_OK)
+				edu_log(LOG_WARNING, "downlink: cannot keep the certificate of %s", unit);
+		}
+	}
+}
+
+/* The key of origin idx for this batch: from the batch's certificates, else
+ * from the one we kept, re-verified now (revocation, dates). */
+static origin_key *origin_key_of(edu_agg *a, push_ctx *pc, int idx)
+{
+	origin_key *k = key_find(pc, idx);
+	uint8_t *der = NULL;
+	size_t len = 0;
+	if (k)
+		return k;
+	if (!(k = key_add(pc, idx)))
+		return NULL;
+	if (cert_get(a, idx, &der, &len) != EDU_OK) {
+		snprintf(k->why, sizeof k->why, "no certificate of origin %s was sent or is known here",
+		    edu_registry_unit(a->reg, idx)->id);
+		return k;
+	}
+	if (edu_pki_verify_cert(a->verifier, der, len, edu_registry_unit(a->reg, idx)->id, k->pub, k->why,
+	    sizeof k->why) == EDU_OK)
+		k->ok = true;
+	free(der);
+	return k;
+}
+
+static const char *put_reason(edu_put_result r)
+{
+	switch (r) {
+	case EDU_PUT_CONFLICT: return "same origin, seq and version with different content";
+	case EDU_PUT_INVALID: return "the item is invalid";
+	case EDU_PUT_MISSING_BLOB: return "an attachment's file is missing";
+	default: return "refused by the store";
+	}
 }
 
 static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
@@ -299,16 +708,18 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 	edu_store_batch *b = NULL;
 	size_t *slot = NULL; /* record i -> put index in b, or SIZE_MAX when not put */
 	char (*ids)[EDU_ITEM_ID_MAX] = NULL;
+	char (*reasons)[REASON_MAX] = NULL;
+	push_ctx pc = {0};
 	size_t i, k = 0, nrej = 0;
 	nng_msg *m = NULL;
-	char msg[300];
 	edu_err rv;
 
 	slot = calloc(p->n_records + 1, sizeof *slot);
 	ids = calloc(p->n_records + 1, sizeof *ids);
+	reasons = calloc(p->n_records + 1, sizeof *reasons);
 	rej = calloc(p->n_records + 1, sizeof *rej);
 	rejp = calloc(p->n_records + 1, sizeof *rejp);
-	if (!slot || !ids || !rej || !rejp || edu_store_batch_new(&b) != EDU_OK) {
+	if (!slot || !ids || !reasons || !rej || !rejp || edu_store_batch_new(&b) != EDU_OK) {
 		m = err_reply(EDUNET__WIRE__ERROR__CODE__INTERNAL, "out of memory");
 		goto out;
 	}
@@ -316,7 +727,7 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 		uint8_t h[crypto_hash_sha256_BYTES];
 		crypto_hash_sha256(h, p->blobs[i]->data.data, p->blobs[i]->data.len);
 		if (memcmp(h, p->blobs[i]->sha256.data, 32) != 0) {
-			edu_log(LOG_WARNING, "downlink: refused batch from %s: blob %zu does not match its sha256", cu->id, i);
+			refusal_log(a, RL_RECORD, "refused batch from %s: blob %zu does not match its sha256", cu->id, i);
 			m = err_reply(EDUNET__WIRE__ERROR__CODE__PROTO, "blob does not match its sha256");
 			goto out;
 		}
@@ -326,6 +737,8 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 			goto out;
 		}
 	}
+	if (a->verifier)
+		push_certs(a, child, p, &pc, b);
 	for (i = 0; i < p->n_records; i++) {
 		edu_record rec;
 		Edunet__Item *it = NULL;
@@ -334,32 +747,39 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 		memset(&rec, 0, sizeof rec);
 		if (edu_record_decode(p->records[i].data, p->records[i].len, &rec) != EDU_OK ||
 		    !(it = edu_wire_item_unpack(rec.item, rec.item_len)) || !edu_wire_unit_ok(it->unit)) {
-			/* Undecodable: never acceptable, so rejected for good (and logged). */
-			edu_log(LOG_WARNING, "downlink: %s sent an undecodable record (%zu in batch up to %" PRIu64 ")",
-			    cu->id, i, p->upto);
 			snprintf(ids[i], sizeof ids[i], "?");
-			edunet__wire__reject__init(&rej[nrej]);
-			rej[nrej].index = (uint32_t)i;
-			rej[nrej].result = EDU_PUT_INVALID;
-			rej[nrej].item_id = ids[i];
-			rejp[nrej] = &rej[nrej];
-			nrej++;
-			edu_wire_item_free(it);
-			edu_record_clear(&rec);
-			continue;
+			snprintf(reasons[i], sizeof reasons[i], "undecodable record");
+			goto reject;
 		}
 		snprintf(ids[i], sizeof ids[i], "%s:%" PRIu64, it->unit, it->seq);
 		origin = edu_registry_find(a->reg, it->unit);
 		if (origin < 0 || !edu_registry_is_under(a->reg, origin, child)) {
-			/* Identity (SPEC §6.5): one forged origin refuses the whole batch. */
-			edu_log(LOG_WARNING, "downlink: refused batch from %s: item %s has origin %s outside its subtree",
-			    cu->id, ids[i], it->unit);
-			snprintf(msg, sizeof msg, "item %s: origin %s is not in the subtree of %s", ids[i], it->unit,
-			    cu->id);
-			edu_wire_item_free(it);
-			edu_record_clear(&rec);
-			m = err_reply(EDUNET__WIRE__ERROR__CODE__REFUSED, msg);
-			goto out;
+			/* Identity (SPEC §6.5): a child speaks only for its own subtree. */
+			snprintf(reasons[i], sizeof reasons[i], "origin %s is not in the subtree of %s (outside its subtree)",
+			    it->unit, cu->id);
+			goto reject;
+		}
+		if (a->verifier) {
+			origin_key *ok = origin_key_of(a, &pc, origin);
+			if (!rec.has_sig) {
+				snprintf(reasons[i], sizeof reasons[i], "unsigned record (this node requires origin signatures)");
+				goto reject;
+			}
+			if (!ok) {
+				snprintf(reasons[i], sizeof reasons[i], "out of memory");
+				goto reject;
+			}
+			if (!ok->ok) {
+				snprintf(reasons[i], sizeof reasons[i], "origin certificate: %s", ok->why);
+				goto reject;
+			}
+			if (!edu_pki_verify_sig(ok->pub, rec.item, rec.item_len, rec.sig)) {
+				snprintf(reasons[i], sizeof reasons[i], "origin signature of %s does not verify over the item",
+				    it->unit);
+				goto reject;
+			}
+		} else {
+			rec.has_sig = false; /* test mode: nothing here could vouch for it */
 		}
 		edu_wire_item_free(it);
 		rec.received_ms = 0;
@@ -370,6 +790,18 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 			goto out;
 		}
 		slot[i] = k++;
+		continue;
+	reject:
+		edu_wire_item_free(it);
+		edu_record_clear(&rec);
+		refusal_log(a, RL_RECORD, "rejected %s from %s: %s", ids[i], cu->id, reasons[i]);
+		edunet__wire__reject__init(&rej[nrej]);
+		rej[nrej].index = (uint32_t)i;
+		rej[nrej].result = EDU_PUT_INVALID;
+		rej[nrej].item_id = ids[i];
+		rej[nrej].reason = reasons[i];
+		rejp[nrej] = &rej[nrej];
+		nrej++;
 	}
 	/* Durable before acknowledged (SPEC §6.1). */
 	if ((rv = edu_store_commit(a->store, b)) != EDU_OK) {
@@ -383,16 +815,25 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 		if (slot[i] == SIZE_MAX)
 			continue;
 		r = edu_store_batch_result(b, slot[i], NULL);
-		if (r == EDU_PUT_APPLIED || r == EDU_PUT_DUPLICATE || r == EDU_PUT_STALE)
+		if (r == EDU_PUT_APPLIED || r == EDU_PUT_DUPLICATE)
 			continue;
-		edu_log(LOG_WARNING, "downlink: rejected %s from %s (put result %d)", ids[i], cu->id, (int)r);
+		if (r == EDU_PUT_STALE) {
+			/* a replay or a late copy of an older version: changes nothing */
+			atomic_fetch_add(&a->stale_total, 1);
+			edu_log(LOG_INFO, "downlink: %s from %s is older than the stored version; ignored", ids[i], cu->id);
+			continue;
+		}
+		snprintf(reasons[i], sizeof reasons[i], "%s", put_reason(r));
+		refusal_log(a, RL_RECORD, "rejected %s from %s: %s (put result %d)", ids[i], cu->id, reasons[i], (int)r);
 		edunet__wire__reject__init(&rej[nrej]);
 		rej[nrej].index = (uint32_t)i;
 		rej[nrej].result = (uint32_t)r;
 		rej[nrej].item_id = ids[i];
+		rej[nrej].reason = reasons[i];
 		rejp[nrej] = &rej[nrej];
 		nrej++;
 	}
+	atomic_fetch_add(&a->rejected_total, nrej);
 	pthread_mutex_lock(&a->mu);
 	a->us[child].seen = true;
 	a->us[child].last_seen_ms = edu_time_now_ms();
@@ -406,8 +847,10 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 		m = NULL;
 out:
 	edu_store_batch_free(b);
+	free(pc.keys);
 	free(slot);
 	free(ids);
+	free(reasons);
 	free(rej);
 	free(rejp);
 	return m;
@@ -466,6 +909,43 @@ static nng_msg *on_heartbeat(edu_agg *a, int child, const Edunet__Wire__Heartbea
 	return m;
 }
 
+/* Directives down, receipts up (node/directive does the checks and commits). */
+static nng_msg *on_dir_sync(edu_agg *a, int child, const Edunet__Wire__DirSync *req)
+{
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT;
+	Edunet__Wire__DirSyncAck ack;
+	struct edu_dir *d = atomic_load(&a->dirs);
+	nng_msg *m = NULL;
+	edu_err rv;
+	if (!d)
+		return err_reply(EDUNET__WIRE__ERROR__CODE__INTERNAL, "directives are not ready here yet");
+	rv = edu_dir_serve(d, edu_registry_unit(a->reg, child)->id, req, &ack);
+	if (rv != EDU_OK) {
+		edu_log(LOG_ERR, "downlink: directive sync with %s failed: %s", edu_registry_unit(a->reg, child)->id,
+		    edu_strerror(rv));
+		return err_reply(EDUNET__WIRE__ERROR__CODE__INTERNAL, edu_strerror(rv));
+	}
+	if (ack.receipts_refused)
+		atomic_fetch_add(&a->rejected_total, ack.receipts_refused);
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC_ACK;
+	env.dir_sync_ack = &ack;
+	if (edu_wire_to_nng(&env, &m) != EDU_OK)
+		m = err_reply(EDUNET__WIRE__ERROR__CODE__INTERNAL, "encoding the answer failed");
+	edu_dir_serve_free(&ack);
+	return m;
+}
+
+const struct edu_registry *edu_agg_registry(edu_agg *a)
+{
+	return a ? a->reg : NULL;
+}
+
+void edu_agg_set_dirs(edu_agg *a, struct edu_dir *d)
+{
+	if (a)
+		atomic_store(&a->dirs, d);
+}
+
 /* Returns the reply, or NULL to send none (the pipe was closed). */
 static nng_msg *handle(edu_agg *a, nng_msg *req)
 {
@@ -485,7 +965,7 @@ static nng_msg *handle(edu_agg *a, nng_msg *req)
 	if (rv != EDU_OK) {
 		child = bound_unit(a, nng_pipe_id(pipe));
 		peer_addr(pipe, addr, sizeof addr);
-		edu_log(LOG_WARNING, "downlink: dropping connection from %s (%s): %s", addr,
+		refusal_log(a, RL_DROP, "dropping connection from %s (%s): %s", addr,
 		    child >= 0 ? edu_registry_unit(a->reg, child)->id : "not identified", why);
 		nng_pipe_close(pipe);
 		return NULL;
@@ -494,8 +974,16 @@ static nng_msg *handle(edu_agg *a, nng_msg *req)
 		reply = on_hello(a, pipe, m->hello);
 		goto out;
 	}
+	if (m->body_case == EDUNET__WIRE__ENVELOPE__BODY_AUTH) {
+		reply = a->id ? on_auth(a, pipe, m->auth)
+		    : err_reply(EDUNET__WIRE__ERROR__CODE__PROTO, "this node runs without [tls]: no Auth");
+		goto out;
+	}
 	child = bound_unit(a, nng_pipe_id(pipe));
 	if (child < 0) {
+		peer_addr(pipe, addr, sizeof addr);
+		refusal_log(a, RL_NOT_BOUND, "message %d from %s before its connection was bound", (int)m->body_case,
+		    addr);
 		reply = err_reply(EDUNET__WIRE__ERROR__CODE__NOT_BOUND, "say Hello first");
 		goto out;
 	}
@@ -505,6 +993,9 @@ static nng_msg *handle(edu_agg *a, nng_msg *req)
 		break;
 	case EDUNET__WIRE__ENVELOPE__BODY_HEARTBEAT:
 		reply = on_heartbeat(a, child, m->heartbeat);
+		break;
+	case EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC:
+		reply = on_dir_sync(a, child, m->dir_sync);
 		break;
 	default:
 		reply = err_reply(EDUNET__WIRE__ERROR__CODE__PROTO, "not a request");
@@ -581,6 +1072,13 @@ edu_err edu_agg_start(edu_agg **out, const edu_agg_opts *o, char *why, size_t wh
 	if (!(a = calloc(1, sizeof *a)))
 		return EDU_ENOMEM;
 	pthread_mutex_init(&a->mu, NULL);
+	pthread_mutex_init(&a->cert_mu, NULL);
+	pthread_mutex_init(&a->rl_mu, NULL);
+	atomic_init(&a->rejected_total, 0);
+	atomic_init(&a->stale_total, 0);
+	atomic_init(&a->dirs, NULL);
+	a->id = o->id;
+	a->verifier = o->verifier;
 	a->store = o->store;
 	a->self_status = o->self_status;
 	a->self_status_arg = o->self_status_arg;
@@ -603,6 +1101,15 @@ edu_err edu_agg_start(edu_agg **out, const edu_agg_opts *o, char *why, size_t wh
 		rv = EDU_EINVAL;
 		goto out;
 	}
+	if ((a->id == NULL) != (a->verifier == NULL)) {
+		snprintf(why, whylen, "an identity and a verifier go together");
+		rv = EDU_EINVAL;
+		goto out;
+	}
+	if (!(a->certs = calloc(edu_registry_count(a->reg), sizeof *a->certs))) {
+		rv = EDU_ENOMEM;
+		goto out;
+	}
 	if (!(a->us = calloc(edu_registry_count(a->reg), sizeof *a->us))) {
 		rv = EDU_ENOMEM;
 		goto out;
@@ -620,10 +1127,21 @@ edu_err edu_agg_start(edu_agg **out, const edu_agg_opts *o, char *why, size_t wh
 		NNG_TRY(nng_aio_alloc(&a->workers[i].aio, NULL, NULL));
 	}
 	NNG_TRY(nng_listener_create(&a->listener, a->sock, a->listen_url));
-	if ((rv = edu_wire_tls_setup_listener(a->listener, a->listen_url, o->tls_ca, o->tls_cert, o->tls_key,
-	    o->tls_crl)) != EDU_OK) {
-		snprintf(why, whylen, "downlink %s: TLS setup failed (see log)", a->listen_url);
-		goto out;
+	if (strncmp(a->listen_url, "tls+", 4) == 0) {
+		nng_tls_config *cfg = NULL;
+		char tw[256] = "";
+		int r;
+		if ((rv = edu_pki_nng_tls(&cfg, NNG_TLS_MODE_SERVER, o->tls_ca, o->tls_cert, o->tls_key, tw,
+		    sizeof tw)) != EDU_OK) {
+			snprintf(why, whylen, "downlink %s: TLS: %s", a->listen_url, tw);
+			goto out;
+		}
+		r = nng_listener_set_ptr(a->listener, NNG_OPT_TLS_CONFIG, cfg);
+		nng_tls_config_free(cfg); /* the listener holds its own reference */
+		NNG_TRY(r);
+	} else {
+		edu_log(LOG_WARNING, "downlink: %s is plain tcp://: links are not encrypted (test/demo only)",
+		    a->listen_url);
 	}
 	NNG_TRY(nng_listener_start(a->listener, 0));
 	for (i = 0; i < EDU_AGG_WORKERS; i++) {
@@ -669,13 +1187,64 @@ void edu_agg_stop(edu_agg *a)
 			free(idx);
 		}
 	}
+	if (a->certs && a->reg) {
+		size_t n = edu_registry_count(a->reg), i2;
+		for (i2 = 0; i2 < n; i2++)
+			free(a->certs[i2].der);
+	}
+	free(a->certs);
+	for (size_t j = 0; j < a->nbinds; j++)
+		bind_clear(&a->binds[j]);
 	edu_registry_free(a->reg);
 	free(a->us);
 	free(a->binds);
 	free(a->self_unit);
 	free(a->listen_url);
 	pthread_mutex_destroy(&a->mu);
+	pthread_mutex_destroy(&a->cert_mu);
+	pthread_mutex_destroy(&a->rl_mu);
 	free(a);
+}
+
+uint64_t edu_agg_rejected_total(edu_agg *a)
+{
+	return a ? atomic_load(&a->rejected_total) : 0;
+}
+
+size_t edu_agg_revalidate(edu_agg *a)
+{
+	typedef struct { nng_pipe np; int unit; uint8_t *cert; size_t len; } probe;
+	probe *v = NULL;
+	size_t n = 0, i, dropped = 0;
+	if (!a || !a->verifier)
+		return 0;
+	pthread_mutex_lock(&a->mu);
+	if (a->nbinds && (v = calloc(a->nbinds, sizeof *v))) {
+		for (i = 0; i < a->nbinds; i++) {
+			if (!a->binds[i].cert_len || !(v[n].cert = malloc(a->binds[i].cert_len)))
+				continue;
+			memcpy(v[n].cert, a->binds[i].cert, a->binds[i].cert_len);
+			v[n].len = a->binds[i].cert_len;
+			v[n].np = a->binds[i].np;
+			v[n].unit = a->binds[i].unit;
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&a->mu);
+	for (i = 0; i < n; i++) {
+		uint8_t pub[EDU_PKI_PUB_LEN];
+		char why[200] = "";
+		const char *unit = edu_registry_unit(a->reg, v[i].unit)->id;
+		if (edu_pki_verify_cert(a->verifier, v[i].cert, v[i].len, unit, pub, why, sizeof why) != EDU_OK) {
+			edu_log(LOG_WARNING, "downlink: dropping the link of %s: its certificate no longer verifies: %s", unit,
+			    why);
+			nng_pipe_close(v[i].np);
+			dropped++;
+		}
+		free(v[i].cert);
+	}
+	free(v);
+	return dropped;
 }
 
 /* ---- lookups --------------------------------------------------------------------- */

@@ -1,13 +1,31 @@
 /* edunet-testpeer: a minimal child that speaks the wire protocol with any
  * identity, for integration tests of what a parent must refuse.
  *
- *   edunet-testpeer URL UNIT hello
- *   edunet-testpeer URL UNIT push ORIGIN SEQ [TITLE]
- *   edunet-testpeer URL UNIT garbage
+ *   edunet-testpeer [OPTIONS] URL UNIT hello
+ *   edunet-testpeer [OPTIONS] URL UNIT push ORIGIN SEQ [TITLE]
+ *   edunet-testpeer [OPTIONS] URL UNIT garbage
+ *   edunet-testpeer [OPTIONS] URL UNIT receipt DIRECTIVE_ID RUNIT acked|reported
+ *       (a DirSync carrying one receipt event of RUNIT, signed with
+ *       --origin-id, or with --id under --forge; --unsigned: no signature;
+ *       exit 3 when the parent refused it)
  *
- * Prints one line per step; exit 0 when every step was accepted, 3 when the
- * parent refused, 4 when it dropped the connection, 1 on other failures, 2 on
- * usage errors. */
+ * UNIT is what the Hello claims. Options (files from `edunetctl ca issue`;
+ * PREFIX is DIR/UNIT, the CA certificate is DIR/ca.crt):
+ *   --id PREFIX         link identity: certificate in the Hello, challenge
+ *                       signed, TLS client certificate for tls+tcp:// URLs
+ *   --origin-id PREFIX  signs the pushed record and travels as its origin
+ *                       certificate (default: --id)
+ *   --forge             sign with --id although the record names another
+ *                       origin (its certificate still from --origin-id)
+ *   --tamper            change one byte of the title after signing
+ *   --unsigned          push without a signature
+ *   --version N         the item's version (default 1)
+ *   --bad-auth          answer the challenge with a wrong signature
+ *   --no-hello          push without saying Hello first
+ *
+ * Prints one line per step (rejects with their reasons); exit 0 when every
+ * step was accepted, 3 when the parent refused, 4 when it dropped the
+ * connection, 1 on other failures, 2 on usage errors. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +33,35 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include <nng/supplemental/tls/tls.h>
+#include <sodium.h>
+
+#include "directive.pb-c.h"
+#include "directive/directive.h"
 #include "item/item.h"
+#include "pki/pki.h"
 #include "uplink/wire.h"
+
+typedef struct opts {
+	const char *id, *origin_id;
+	bool forge, tamper, unsigned_, bad_auth, no_hello;
+	uint64_t version;
+	edu_pki_id *link, *origin;
+} opts;
+
+static edu_pki_id *load_id(const char *prefix)
+{
+	char crt[512], key[512], ed[512], why[256] = "";
+	edu_pki_id *id = NULL;
+	snprintf(crt, sizeof crt, "%s.crt", prefix);
+	snprintf(key, sizeof key, "%s.key", prefix);
+	snprintf(ed, sizeof ed, "%s.ed25519", prefix);
+	if (edu_pki_id_load(&id, crt, key, ed, why, sizeof why) != EDU_OK) {
+		printf("identity %s: %s\n", prefix, why);
+		return NULL;
+	}
+	return id;
+}
 
 static int rpc(nng_socket s, nng_msg *req, edu_wire_msg **reply)
 {
@@ -47,15 +92,28 @@ static int rpc(nng_socket s, nng_msg *req, edu_wire_msg **reply)
 	return 0;
 }
 
-static int hello(nng_socket s, const char *unit)
+static int hello(nng_socket s, const char *unit, const opts *o)
 {
-	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL;
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL, *reply2 = NULL;
 	Edunet__Wire__Hello h = EDUNET__WIRE__HELLO__INIT;
+	Edunet__Wire__Auth au = EDUNET__WIRE__AUTH__INIT;
+	uint8_t nonce[EDU_WIRE_NONCE_LEN], msg[EDU_WIRE_SIGNED_MAX], sig[EDU_PKI_SIG_LEN];
+	const uint8_t *der;
+	size_t len;
 	nng_msg *m;
 	int rc;
 	h.unit = (char *)unit;
 	h.software_version = "testpeer";
 	h.wire_version = EDU_WIRE_VERSION;
+	if (o->link) {
+		if (edu_pki_id_cert_der(o->link, &der, &len) != EDU_OK)
+			return 1;
+		randombytes_buf(nonce, sizeof nonce);
+		h.cert.data = (uint8_t *)der;
+		h.cert.len = len;
+		h.nonce.data = nonce;
+		h.nonce.len = sizeof nonce;
+	}
 	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_HELLO;
 	env.hello = &h;
 	if (edu_wire_to_nng(&env, &m) != EDU_OK)
@@ -63,14 +121,46 @@ static int hello(nng_socket s, const char *unit)
 	printf("hello %s: ", unit);
 	if ((rc = rpc(s, m, &reply)) != 0)
 		return rc;
-	printf("accepted by %s\n", reply->body_case == EDUNET__WIRE__ENVELOPE__BODY_HELLO_ACK
-	    ? reply->hello_ack->parent_unit : "?");
+	if (reply->body_case != EDUNET__WIRE__ENVELOPE__BODY_HELLO_ACK) {
+		printf("unexpected reply %d\n", (int)reply->body_case);
+		edu_wire_free(reply);
+		return 1;
+	}
+	if (reply->hello_ack->challenge.len) {
+		if (!o->link) {
+			printf("parent %s wants a certificate\n", reply->hello_ack->parent_unit);
+			edu_wire_free(reply);
+			return 3;
+		}
+		len = edu_wire_handshake_msg(msg, EDU_WIRE_AUTH_CTX, reply->hello_ack->parent_unit, unit,
+		    reply->hello_ack->challenge.data);
+		edu_pki_sign(o->link, msg, len, sig);
+		if (o->bad_auth)
+			sig[0] ^= 1;
+		au.sig.data = sig;
+		au.sig.len = sizeof sig;
+		env.body_case = EDUNET__WIRE__ENVELOPE__BODY_AUTH;
+		env.auth = &au;
+		if (edu_wire_to_nng(&env, &m) != EDU_OK) {
+			edu_wire_free(reply);
+			return 1;
+		}
+		printf("challenge from %s; auth: ", reply->hello_ack->parent_unit);
+		if ((rc = rpc(s, m, &reply2)) != 0) {
+			edu_wire_free(reply);
+			return rc;
+		}
+		edu_wire_free(reply2);
+	}
+	printf("accepted by %s\n", reply->hello_ack->parent_unit);
 	edu_wire_free(reply);
 	return 0;
 }
 
-static int push(nng_socket s, const char *origin, uint64_t seq, const char *title)
+static int push(nng_socket s, const char *origin, uint64_t seq, const char *title, const opts *o)
 {
+	ProtobufCBinaryData cert;
+	const edu_pki_id *signer = o->forge ? o->link : o->origin;
 	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL;
 	Edunet__Wire__Push p = EDUNET__WIRE__PUSH__INIT;
 	ProtobufCBinaryData rec;
@@ -88,7 +178,7 @@ static int push(nng_socket s, const char *origin, uint64_t seq, const char *titl
 	free(it->unit);
 	it->unit = strdup(origin);
 	it->seq = seq;
-	it->version = 1;
+	it->version = o->version;
 	it->kind = EDU_KIND_NEWS;
 	free(it->title);
 	it->title = strdup(title);
@@ -98,8 +188,33 @@ static int push(nng_socket s, const char *origin, uint64_t seq, const char *titl
 		printf("item invalid: %s\n", why);
 		goto out;
 	}
-	if (edu_item_encode(it, &r.item, &r.item_len) != EDU_OK || edu_record_encode(&r, &enc, &enc_len) != EDU_OK)
+	if (edu_item_encode(it, &r.item, &r.item_len) != EDU_OK)
 		goto out;
+	if (signer && !o->unsigned_) {
+		edu_pki_sign(signer, r.item, r.item_len, r.sig);
+		r.has_sig = true;
+	}
+	if (o->tamper) {
+		/* one byte of the title, after signing: what a man in the middle would do */
+		size_t tl = strlen(title), i;
+		for (i = 0; i + tl <= r.item_len; i++)
+			if (memcmp(r.item + i, title, tl) == 0) {
+				r.item[i] ^= 0x01;
+				break;
+			}
+	}
+	if (edu_record_encode(&r, &enc, &enc_len) != EDU_OK)
+		goto out;
+	if (o->origin) {
+		const uint8_t *der;
+		size_t dl;
+		if (edu_pki_id_cert_der(o->origin, &der, &dl) != EDU_OK)
+			goto out;
+		cert.data = (uint8_t *)der;
+		cert.len = dl;
+		p.n_certs = 1;
+		p.certs = &cert;
+	}
 	rec.data = enc;
 	rec.len = enc_len;
 	p.upto = 1;
@@ -116,7 +231,11 @@ static int push(nng_socket s, const char *origin, uint64_t seq, const char *titl
 		printf("unexpected reply %d\n", (int)reply->body_case);
 		rc = 1;
 	} else if (reply->push_ack->n_rejects) {
-		printf("acked with %zu rejects\n", reply->push_ack->n_rejects);
+		printf("acked with %zu rejects:", reply->push_ack->n_rejects);
+		for (size_t i = 0; i < reply->push_ack->n_rejects; i++)
+			printf(" %s: %s (result %u);", reply->push_ack->rejects[i]->item_id, reply->push_ack->rejects[i]->reason,
+			    reply->push_ack->rejects[i]->result);
+		printf("\n");
 		rc = 3;
 	} else {
 		printf("acked\n");
@@ -143,33 +262,176 @@ static int garbage(nng_socket s)
 	return rc;
 }
 
+static int usage(void)
+{
+	fprintf(stderr, "usage: edunet-testpeer [--id PREFIX] [--origin-id PREFIX] [--forge] [--tamper] [--unsigned]\n"
+	    "           [--version N] [--bad-auth] [--no-hello] URL UNIT hello|push ORIGIN SEQ [TITLE]|garbage\n");
+	return 2;
+}
+
+static int receipt(nng_socket s, const char *did, const char *runit, const char *kind, const opts *o)
+{
+	Edunet__Dir__ReceiptEvent e = EDUNET__DIR__RECEIPT_EVENT__INIT;
+	Edunet__Dir__SignedReceipt sr = EDUNET__DIR__SIGNED_RECEIPT__INIT;
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL;
+	Edunet__Wire__DirSync ds = EDUNET__WIRE__DIR_SYNC__INIT;
+	ProtobufCBinaryData rec;
+	uint8_t *eb, *sb, *msg, sig[EDU_PKI_SIG_LEN];
+	size_t el, sl, cl = strlen(EDU_DIR_RECEIPT_CTX) + 1;
+	const edu_pki_id *signer = o->forge ? o->link : o->origin;
+	nng_msg *m;
+	int rc;
+	e.format = EDU_DIR_FORMAT;
+	e.directive_id = (char *)did;
+	e.unit = (char *)runit;
+	e.kind = strcmp(kind, "reported") == 0 ? EDUNET__DIR__RECEIPT_EVENT__KIND__REPORTED
+	    : EDUNET__DIR__RECEIPT_EVENT__KIND__ACKED;
+	e.time_ms = (int64_t)time(NULL) * 1000;
+	e.report_text = "báo cáo giả";
+	el = edunet__dir__receipt_event__get_packed_size(&e);
+	eb = malloc(el);
+	msg = malloc(cl + el);
+	if (!eb || !msg)
+		return 1;
+	edunet__dir__receipt_event__pack(&e, eb);
+	sr.event.data = eb;
+	sr.event.len = el;
+	if (signer && !o->unsigned_) {
+		const uint8_t *der;
+		size_t dl;
+		memcpy(msg, EDU_DIR_RECEIPT_CTX, cl);
+		memcpy(msg + cl, eb, el);
+		edu_pki_sign(signer, msg, cl + el, sig);
+		if (edu_pki_id_cert_der(o->origin ? o->origin : o->link, &der, &dl) != EDU_OK)
+			return 1;
+		sr.sig.data = sig;
+		sr.sig.len = sizeof sig;
+		sr.cert.data = (uint8_t *)der;
+		sr.cert.len = dl;
+	}
+	sl = edunet__dir__signed_receipt__get_packed_size(&sr);
+	if (!(sb = malloc(sl)))
+		return 1;
+	edunet__dir__signed_receipt__pack(&sr, sb);
+	rec.data = sb;
+	rec.len = sl;
+	ds.n_receipts = 1;
+	ds.receipts = &rec;
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC;
+	env.dir_sync = &ds;
+	rc = edu_wire_to_nng(&env, &m) == EDU_OK ? 0 : 1;
+	free(eb);
+	free(msg);
+	free(sb);
+	if (rc)
+		return rc;
+	printf("receipt %s %s %s: ", did, runit, kind);
+	if ((rc = rpc(s, m, &reply)) != 0)
+		return rc;
+	if (reply->body_case != EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC_ACK) {
+		printf("unexpected reply %d\n", (int)reply->body_case);
+		edu_wire_free(reply);
+		return 1;
+	}
+	rc = reply->dir_sync_ack->receipts_refused ? 3 : 0;
+	printf("%s (%zu directive(s) offered)\n", rc ? "refused" : "accepted", reply->dir_sync_ack->n_directives);
+	edu_wire_free(reply);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	nng_socket s;
-	int rc;
-	if (argc < 4) {
-		fprintf(stderr, "usage: edunet-testpeer URL UNIT hello|push ORIGIN SEQ [TITLE]|garbage\n");
-		return 2;
+	nng_dialer d;
+	opts o = {.version = 1};
+	int rc, i = 1;
+	if (sodium_init() < 0)
+		return 1;
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		if (strcmp(argv[i], "--id") == 0 && i + 1 < argc)
+			o.id = argv[++i];
+		else if (strcmp(argv[i], "--origin-id") == 0 && i + 1 < argc)
+			o.origin_id = argv[++i];
+		else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc)
+			o.version = strtoull(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--forge") == 0)
+			o.forge = true;
+		else if (strcmp(argv[i], "--tamper") == 0)
+			o.tamper = true;
+		else if (strcmp(argv[i], "--unsigned") == 0)
+			o.unsigned_ = true;
+		else if (strcmp(argv[i], "--bad-auth") == 0)
+			o.bad_auth = true;
+		else if (strcmp(argv[i], "--no-hello") == 0)
+			o.no_hello = true;
+		else
+			return usage();
 	}
+	argv += i - 1;
+	argc -= i - 1;
+	if (argc < 4)
+		return usage();
+	if (o.id && !(o.link = load_id(o.id)))
+		return 1;
+	if (!o.origin_id)
+		o.origin = o.link;
+	else if (!(o.origin = load_id(o.origin_id)))
+		return 1;
 	if (nng_req0_open(&s) != 0 || nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, EDU_WIRE_MSG_MAX) != 0 ||
 	    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 3000) != 0 || nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 3000) != 0 ||
 	    nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE) != 0)
 		return 1;
-	if ((rc = nng_dial(s, argv[1], NULL, 0)) != 0) {
+	if ((rc = nng_dialer_create(&d, s, argv[1])) != 0) {
 		printf("dial %s: %s\n", argv[1], nng_strerror(rc));
 		return 1;
 	}
-	if (strcmp(argv[3], "garbage") == 0) {
+	if (strncmp(argv[1], "tls+", 4) == 0) {
+		nng_tls_config *cfg = NULL;
+		char ca[600], crt[512], key[512], why[256] = "", *slash;
+		if (!o.id) {
+			printf("tls+tcp:// needs --id\n");
+			return 2;
+		}
+		snprintf(ca, sizeof ca, "%s", o.id);
+		slash = strrchr(ca, '/');
+		snprintf(slash ? slash + 1 : ca, sizeof ca - (size_t)(slash ? slash + 1 - ca : 0), "ca.crt");
+		snprintf(crt, sizeof crt, "%s.crt", o.id);
+		snprintf(key, sizeof key, "%s.key", o.id);
+		if (edu_pki_nng_tls(&cfg, NNG_TLS_MODE_CLIENT, ca, crt, key, why, sizeof why) != EDU_OK) {
+			printf("tls: %s\n", why);
+			return 1;
+		}
+		rc = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
+		nng_tls_config_free(cfg);
+		if (rc != 0)
+			return 1;
+	}
+	if ((rc = nng_dialer_start(d, 0)) != 0) {
+		printf("dial %s: %s\n", argv[1], nng_strerror(rc));
+		rc = 4;
+	} else if (strcmp(argv[3], "garbage") == 0) {
 		rc = garbage(s);
-	} else if ((rc = hello(s, argv[2])) == 0 && strcmp(argv[3], "push") == 0) {
+	} else if ((o.no_hello || (rc = hello(s, argv[2], &o)) == 0) && strcmp(argv[3], "push") == 0) {
 		if (argc < 6) {
 			fprintf(stderr, "push needs ORIGIN SEQ\n");
 			rc = 2;
 		} else {
-			rc = push(s, argv[4], strtoull(argv[5], NULL, 10), argc > 6 ? argv[6] : "Tin thử nghiệm");
+			rc = push(s, argv[4], strtoull(argv[5], NULL, 10), argc > 6 ? argv[6] : "Tin thử nghiệm", &o);
 		}
+	} else if (rc == 0 && strcmp(argv[3], "receipt") == 0) {
+		if (argc < 7) {
+			fprintf(stderr, "receipt needs DIRECTIVE_ID UNIT acked|reported\n");
+			rc = 2;
+		} else {
+			rc = receipt(s, argv[4], argv[5], argv[6], &o);
+		}
+	} else if (o.no_hello && strcmp(argv[3], "push") != 0) {
+		rc = 0;
 	}
 	fflush(stdout);
 	nng_close(s);
+	if (o.origin != o.link)
+		edu_pki_id_free(o.origin);
+	edu_pki_id_free(o.link);
 	return rc;
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the benchmarks (sourced, not run). Benchmarks are not
 # tests: each prints `metric value unit` lines, and ratios against a peer
 # measured in the same run (see PEERS conventions in bench/README.md).

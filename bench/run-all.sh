@@ -4,7 +4,7 @@
 # fail). Needs the benchmark peers: deploy/install-deps.sh --bench.
 #   bench/run-all.sh [NAME...]    NAME: publish idle_rss feed_vs_nginx tree_vs_mosquitto
 set -uo pipefail
-cd "$(dirname "$0")"
+cd "$(dirname "$0")" || exit 1
 all=(idle_rss publish feed_vs_nginx tree_vs_mosquitto)
 [ $# -gt 0 ] && all=("$@")
 failed=()

@@ -40,7 +40,7 @@ base_school=$(status_field thcs-sa-rai items_own)
 t0=$(date +%s.%N)
 EDUNET_TOKEN=$token wrk -t2 -c64 -d"$dur" -s "$BENCH_SRC/post.lua" "$school" >"$BENCH_DIR/wrk-tree.txt" 2>&1 || {
 	cat "$BENCH_DIR/wrk-tree.txt" >&2; exit 1; }
-accepted=$(awk '/^wrk_accepted/ {print $2}' "$BENCH_DIR/wrk-tree.txt")
+
 school_rate=$(awk '/^wrk_items_per_s/ {print $2}' "$BENCH_DIR/wrk-tree.txt")
 errors=$(awk '/^wrk_errors/ {print $2}' "$BENCH_DIR/wrk-tree.txt")
 own=$(( $(status_field thcs-sa-rai items_own) - base_school ))
@@ -145,7 +145,7 @@ sub=$SUB
 mt0=$(date +%s.%N)
 "$PY" "$BENCH_SRC/edubench.py" mqtt-lines "$mqtt_n" 1024 | mqtt_pub edu/bench/items
 wait "$sub" || true
-read -r _ mrecv _ muniq _ mdups _ mmiss _ mrate _ _ _ _ < <(
+read -r _ mrecv _ _ _ mdups _ mmiss _ mrate _ _ _ _ < <(
 	"$PY" "$BENCH_SRC/edubench.py" mqtt-check "$mqtt_n" "$BENCH_DIR/mqtt-bench.txt" "$mt0")
 
 # Latency as for edunet: paced probes, idle and then under the same full load.

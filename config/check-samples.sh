@@ -8,8 +8,12 @@ here="$(cd "$(dirname "$0")" && pwd)"
 bin="${1:-$here/../build/bin}"
 d="$(mktemp -d)"
 trap 'rm -rf "$d"' EXIT
-mkdir -p "$d/tls" "$d/data"
-touch "$d/tls/ca.pem" "$d/tls/node.pem" "$d/tls/node.key"
+mkdir -p "$d/data"
+# Real certificates from a throw-away CA: --check-config loads the identity.
+"$bin/edunetctl" ca init --dir "$d/ca" --name "Sample CA" >/dev/null
+for u in thcs-an-binh-a pgd-tp-hongngu so-dongthap; do
+	"$bin/edunetctl" ca issue --dir "$d/ca" --unit "$u" --out "$d/tls" >/dev/null
+done
 (umask 077; od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$d/admin.token")
 cp "$here/dongthap-units.csv" "$d/units.csv"
 fail=0

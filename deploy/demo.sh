@@ -11,8 +11,12 @@
 # and travels up to the Sở. Ctrl-C stops every node it started (by PID) and
 # keeps the demo directory (configs, data, logs) for a look afterwards.
 #
-# Usage: deploy/demo.sh [--bin DIR] [--dir DIR] [--no-wait]
+# Links between nodes use mutual TLS with certificates from a demo province CA
+# (edunetctl ca init / ca issue), as in a real deployment.
+#
+# Usage: deploy/demo.sh [--bin DIR] [--dir DIR] [--no-tls] [--no-wait]
 #   --bin DIR   where edunetd and edunetctl are (default: build/bin)
+#   --no-tls    plain tcp:// links instead of tls+tcp://
 #   --dir DIR   demo directory, must be empty or absent (default: a new /tmp/edunet-demo.*)
 #   --no-wait   stop the tree right after showing it (used to check the demo works)
 set -euo pipefail
@@ -21,6 +25,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/build/bin"
 DEMO_DIR=""
 WAIT=1
+TLS=1
 PY=/usr/bin/python3
 REGISTRY_SRC="$ROOT/config/dongthap-units.csv"
 
@@ -29,7 +34,8 @@ while [ $# -gt 0 ]; do
 	--bin) BIN="$2"; shift 2 ;;
 	--dir) DEMO_DIR="$2"; shift 2 ;;
 	--no-wait) WAIT=0; shift ;;
-	-h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--no-tls) TLS=0; shift ;;
+	-h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "demo: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -117,12 +123,12 @@ for line in "${TREE[@]}"; do
 done
 
 # Free ports: bind them all at once so they differ, then release them.
-PORTS=($("$PY" -c '
+read -r -a PORTS <<<"$("$PY" -c '
 import socket, sys
 socks = []
 for _ in range(int(sys.argv[1])):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))' $(( ${#UNITS[@]} * 2 ))))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' $(( ${#UNITS[@]} * 2 )))"
 i=0
 for u in "${UNITS[@]}"; do
 	HTTP_PORT[$u]=${PORTS[$i]}; i=$((i + 1))
@@ -158,9 +164,20 @@ trap 'stop_all' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+SCHEME=tcp
+if [ "$TLS" = 1 ]; then
+	SCHEME=tls+tcp
+	"$EDUNETCTL" ca init --dir "$DEMO_DIR/ca" --name "Demo CA Sở GD&ĐT Đồng Tháp" >/dev/null ||
+		{ echo "demo: edunetctl ca init failed" >&2; exit 1; }
+fi
+
 write_config() {
 	local u=$1 dir="$DEMO_DIR/$1"
 	mkdir -p "$dir/data"
+	if [ "$TLS" = 1 ]; then
+		"$EDUNETCTL" ca issue --dir "$DEMO_DIR/ca" --unit "$u" --out "$dir/tls" >/dev/null ||
+			{ echo "demo: edunetctl ca issue for $u failed" >&2; exit 1; }
+	fi
 	TOKEN_FILE[$u]="$dir/admin.token"
 	(umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"${TOKEN_FILE[$u]}"; echo >>"${TOKEN_FILE[$u]}")
 	{
@@ -173,12 +190,21 @@ write_config() {
 		echo
 		if [ "${PARENT[$u]}" != - ]; then
 			echo "[uplink]"
-			echo "parent = tcp://127.0.0.1:${DOWN_PORT[${PARENT[$u]}]}"
+			echo "parent = $SCHEME://127.0.0.1:${DOWN_PORT[${PARENT[$u]}]}"
 			echo
 		fi
 		if [ "${ROLE[$u]}" != school ]; then
 			echo "[downlink]"
-			echo "listen = tcp://127.0.0.1:${DOWN_PORT[$u]}"
+			echo "listen = $SCHEME://127.0.0.1:${DOWN_PORT[$u]}"
+			echo
+		fi
+		if [ "$TLS" = 1 ]; then
+			echo "[tls]"
+			echo "ca = $dir/tls/ca.crt"
+			echo "cert = $dir/tls/$u.crt"
+			echo "key = $dir/tls/$u.key"
+			echo "ed25519 = $dir/tls/$u.ed25519"
+			echo "revoked = $DEMO_DIR/ca/revoked.list"
 			echo
 		fi
 		echo "[http]"
@@ -218,7 +244,11 @@ wait_ready() {
 for u in "${UNITS[@]}"; do write_config "$u"; done
 # Parents first so that children find them at once (they would retry anyway).
 for u in "${UNITS[@]}"; do start_node "$u"; wait_ready "$u"; done
-echo "demo: ${#UNITS[@]} nodes up (data in $DEMO_DIR)" >&2
+if [ "$TLS" = 1 ]; then
+	echo "demo: ${#UNITS[@]} nodes up, linked by mutual TLS (demo CA in $DEMO_DIR/ca)" >&2
+else
+	echo "demo: ${#UNITS[@]} nodes up, linked by plain tcp" >&2
+fi
 
 # publish UNIT JSON: creates an item at UNIT through the API; prints its id.
 PUBLISHED=0

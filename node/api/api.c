@@ -20,6 +20,7 @@
 #include "aggregator/agg.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "directive/directive.h"
 #include "item/item.h"
 #include "text/text.h"
 
@@ -36,7 +37,23 @@ struct edu_api {
 	int tz;
 	void (*self_status)(edu_node_status *out, void *arg);
 	void *self_status_arg;
+	void (*sign)(const void *msg, size_t len, uint8_t sig[64], void *arg);
+	void *sign_arg;
+	struct edu_dir *dirs;
 };
+
+/* The API shape of an item plus who vouches for it: "signature" names the
+ * origin unit whose signature verified at this node (the store keeps only
+ * records that verified on arrival, or that this node signed itself), or is
+ * null for an unsigned record (test/demo mode). */
+static json_t *item_json(const edu_item *it, bool with_body)
+{
+	json_t *j = edu_item_to_json(it, with_body);
+	if (j)
+		json_object_set_new(j, "signature", it->signed_ok
+		    ? json_pack("{s:s, s:b}", "unit", it->unit, "verified", 1) : json_null());
+	return j;
+}
 
 /* ---- replies ---------------------------------------------------------------- */
 
@@ -265,7 +282,7 @@ static void list_items(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
 		goto fail;
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < n; i++)
-		json_array_append_new(arr, edu_item_to_json(items[i], false));
+		json_array_append_new(arr, item_json(items[i], false));
 	json_t *next = json_null();
 	if (more && n > 0) {
 		char c[EDU_HTTP_CURSOR_MAX];
@@ -310,7 +327,7 @@ static void get_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req, c
 	edu_item *it = load_item(a, l, req, id, unit, &seq);
 	if (!it)
 		return;
-	reply_json(l, req, 200, edu_item_to_json(it, true));
+	reply_json(l, req, 200, item_json(it, true));
 	edu_item_free(it);
 }
 
@@ -329,10 +346,11 @@ static void json_status(edu_api *a, edu_http_loop *l, struct evhttp_request *req
 	int64_t age = st.oldest_unacked_ms > 0 && now > st.oldest_unacked_ms ? (now - st.oldest_unacked_ms) / 1000 : 0;
 	json_t *children = a->agg ? edu_agg_children_json(a->agg)
 	    : json_pack("{s:i, s:i, s:i, s:i}", "expected", 0, "online", 0, "offline", 0, "never_seen", 0);
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:{s:s, s:I, s:o, s:I}, s:o}",
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:{s:s, s:I, s:o, s:I}, s:o}",
 	    "id", a->self_unit, "role", st.role, "name", a->self_name, "version", st.version,
 	    "uptime_s", (json_int_t)st.uptime_s, "items_total", (json_int_t)st.items_total,
-	    "items_own", (json_int_t)st.items_own,
+	    "items_own", (json_int_t)st.items_own, "rejected_total", (json_int_t)st.rejected_total,
+	    "signed", a->sign != NULL,
 	    "uplink", "state", st.uplink_state, "backlog", (json_int_t)st.backlog, "last_ack", ack,
 	    "oldest_unacked_age_s", (json_int_t)age,
 	    "children", children ? children : json_null());
@@ -398,9 +416,9 @@ static void op_done(edu_store_batch *b, edu_err rv, void *arg)
 			char loc[EDU_ITEM_ID_MAX + 32];
 			snprintf(loc, sizeof loc, "/api/v1/items/%s", id);
 			evhttp_add_header(evhttp_request_get_output_headers(o->req), "Location", loc);
-			reply_json(o->l, o->req, 201, edu_item_to_json(o->it, true));
+			reply_json(o->l, o->req, 201, item_json(o->it, true));
 		} else if (o->kind == OP_UPDATE) {
-			reply_json(o->l, o->req, 200, edu_item_to_json(o->it, true));
+			reply_json(o->l, o->req, 200, item_json(o->it, true));
 		} else {
 			reply_json(o->l, o->req, 200, json_pack("{s:s, s:I, s:b}", "id", id, "version",
 			    (json_int_t)o->it->version, "deleted", 1));
@@ -468,6 +486,12 @@ static void submit_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req
 		goto out;
 	}
 	edu_record rec = {.item = bytes, .item_len = len};
+	if (a->sign) {
+		/* over the exact bytes that travel: every hop checks them */
+		a->sign(bytes, len, rec.sig, a->sign_arg);
+		rec.has_sig = true;
+		it->signed_ok = true; /* for the reply, as a later read would show it */
+	}
 	if ((rv = edu_store_batch_new(&b)) != EDU_OK || (rv = edu_store_batch_put_record(b, &rec)) != EDU_OK) {
 		reply_store_err(l, req, rv);
 		goto out;
@@ -701,6 +725,283 @@ out:
 	evhttp_clear_headers(&q.kv);
 }
 
+/* ---- directives (node/directive) ------------------------------------------------
+ * Low volume: each write is one small durable LMDB transaction in the
+ * directive store, done here on the loop thread. */
+
+static int dir_http_status(edu_err rv)
+{
+	switch (rv) {
+	case EDU_EINVAL: return 400;
+	case EDU_ETOOBIG: return 413;
+	case EDU_EPERM: return 403;
+	case EDU_ENOENT: return 404;
+	case EDU_EEXIST: return 409;
+	case EDU_ENOSPC: return 507;
+	default: return 500;
+	}
+}
+
+static void dir_reply_err(edu_http_loop *l, struct evhttp_request *req, edu_err rv, const char *why)
+{
+	reply_err(l, req, dir_http_status(rv), "%s", why && why[0] ? why : edu_strerror(rv));
+}
+
+/* Reads [{"sha256", "name", "media_type"}] whose bytes were uploaded with
+ * POST /api/v1/attachments. files[i].data are malloc'ed (free them). */
+static bool dir_files(edu_api *a, edu_http_loop *l, struct evhttp_request *req, json_t *arr, edu_dir_file *files,
+    size_t *n)
+{
+	size_t i;
+	json_t *v;
+	edu_store_rd *rd = NULL;
+	*n = 0;
+	if (!arr || json_is_null(arr))
+		return true;
+	if (!json_is_array(arr) || json_array_size(arr) > EDU_DIR_ATTACH_COUNT_MAX) {
+		reply_err(l, req, 400, "attachments must be an array of at most %d {sha256, name, media_type}",
+		    EDU_DIR_ATTACH_COUNT_MAX);
+		return false;
+	}
+	if (edu_store_read_begin(a->store, &rd) != EDU_OK) {
+		reply_err(l, req, 500, "cannot read the store");
+		return false;
+	}
+	json_array_foreach(arr, i, v) {
+		const char *hex = json_string_value(json_object_get(v, "sha256"));
+		const char *name = json_string_value(json_object_get(v, "name"));
+		const char *mt = json_string_value(json_object_get(v, "media_type"));
+		uint8_t sha[32];
+		size_t bl = 0;
+		uint8_t *data = NULL;
+		if (!hex || !name || strlen(hex) != 64 ||
+		    sodium_hex2bin(sha, sizeof sha, hex, 64, NULL, &bl, NULL) != 0 || bl != 32) {
+			reply_err(l, req, 400, "attachment %zu: give sha256 (hex) and name", i);
+			goto fail;
+		}
+		if (edu_store_blob_get(rd, sha, &data, &bl) != EDU_OK) {
+			reply_err(l, req, 400, "attachment %zu: its file was not uploaded (POST /api/v1/attachments)", i);
+			goto fail;
+		}
+		files[*n] = (edu_dir_file){name, mt ? mt : "application/octet-stream", data, bl};
+		(*n)++;
+	}
+	edu_store_read_end(rd);
+	return true;
+fail:
+	edu_store_read_end(rd);
+	for (i = 0; i < *n; i++)
+		free((void *)files[i].data);
+	*n = 0;
+	return false;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static void dir_publish(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
+{
+	json_t *j = json_body(l, req), *aud, *v;
+	const char *types[EDU_DIR_TYPES_MAX], *units[EDU_DIR_UNITS_MAX];
+	edu_dir_file files[EDU_DIR_ATTACH_COUNT_MAX];
+	size_t nf = 0, i;
+	edu_dir_new n = {0};
+	char id[EDU_DIR_ID_MAX], why[256] = "";
+	edu_err rv;
+	if (!j)
+		return;
+	n.title = jstr(j, "title");
+	n.body = jstr(j, "body");
+	n.doc_number = jstr(j, "doc_number");
+	n.doc_date = jstr(j, "doc_date");
+	n.signer = jstr(j, "signer");
+	n.report_requested = json_is_true(json_object_get(j, "report_requested"));
+	if (!n.title) {
+		reply_err(l, req, 400, "title is required");
+		goto out;
+	}
+	aud = json_object_get(j, "audience");
+	if (aud && !json_is_null(aud)) {
+		json_t *ty = json_object_get(aud, "types"), *un = json_object_get(aud, "units");
+		if (!json_is_object(aud) || (ty && !json_is_array(ty)) || (un && !json_is_array(un)) ||
+		    json_array_size(ty) > EDU_DIR_TYPES_MAX || json_array_size(un) > EDU_DIR_UNITS_MAX) {
+			reply_err(l, req, 400, "audience must be {\"types\": [...], \"units\": [...]} (at most %d types, %d units)",
+			    EDU_DIR_TYPES_MAX, EDU_DIR_UNITS_MAX);
+			goto out;
+		}
+		json_array_foreach(ty, i, v) {
+			if (!(types[n.n_types++] = json_string_value(v))) {
+				reply_err(l, req, 400, "audience.types must hold strings");
+				goto out;
+			}
+		}
+		json_array_foreach(un, i, v) {
+			if (!(units[n.n_units++] = json_string_value(v))) {
+				reply_err(l, req, 400, "audience.units must hold strings");
+				goto out;
+			}
+		}
+		n.types = types;
+		n.units = units;
+	}
+	v = json_object_get(j, "deadline");
+	if (v && !json_is_null(v)) {
+		int64_t s;
+		if (!json_is_string(v) || edu_time_parse(json_string_value(v), &s, NULL) != EDU_OK || s <= 0) {
+			reply_err(l, req, 400, "deadline must be an RFC 3339 time");
+			goto out;
+		}
+		n.deadline = s;
+	}
+	if (!dir_files(a, l, req, json_object_get(j, "attachments"), files, &nf))
+		goto out;
+	n.files = files;
+	n.n_files = nf;
+	if ((rv = edu_dir_publish(a->dirs, &n, id, why, sizeof why)) != EDU_OK)
+		dir_reply_err(l, req, rv, why);
+	else
+		reply_json(l, req, 201, json_pack("{s:s}", "id", id));
+out:
+	for (i = 0; i < nf; i++)
+		free((void *)files[i].data);
+	json_decref(j);
+}
+
+static void dir_ack_or_report(edu_api *a, edu_http_loop *l, struct evhttp_request *req, const char *id, bool report)
+{
+	char why[256] = "";
+	edu_err rv;
+	if (!report) {
+		if ((rv = edu_dir_ack(a->dirs, id, 0, why, sizeof why)) != EDU_OK)
+			dir_reply_err(l, req, rv, why);
+		else
+			reply_json(l, req, 200, json_pack("{s:s, s:b}", "id", id, "acknowledged", 1));
+		return;
+	}
+	json_t *j = json_body(l, req);
+	edu_dir_file files[EDU_DIR_ATTACH_COUNT_MAX];
+	size_t nf = 0;
+	if (!j)
+		return;
+	const char *text = jstr(j, "text");
+	if (dir_files(a, l, req, json_object_get(j, "attachments"), files, &nf)) {
+		if ((rv = edu_dir_report(a->dirs, id, text ? text : "", files, nf, 0, why, sizeof why)) != EDU_OK)
+			dir_reply_err(l, req, rv, why);
+		else
+			reply_json(l, req, 200, json_pack("{s:s, s:b}", "id", id, "reported", 1));
+	}
+	for (size_t i = 0; i < nf; i++)
+		free((void *)files[i].data);
+	json_decref(j);
+}
+
+static void dir_attachment(edu_api *a, edu_http_loop *l, struct evhttp_request *req, const char *id,
+    const char *unit, const char *num)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	char *name = NULL, *mt = NULL, *end;
+	unsigned long k = strtoul(num, &end, 10);
+	edu_err rv;
+	if (!*num || *end || k > EDU_DIR_ATTACH_COUNT_MAX) {
+		reply_err(l, req, 404, "no such attachment");
+		return;
+	}
+	if ((rv = edu_dir_attachment(a->dirs, id, unit, k, &data, &len, &name, &mt)) != EDU_OK) {
+		dir_reply_err(l, req, rv, rv == EDU_ENOENT ? "no such directive or attachment" : NULL);
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Disposition", "attachment");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "X-Content-Type-Options", "nosniff");
+	edu_http_reply(l, req, 200, media_type_ok(mt) ? mt : "application/octet-stream", data, len);
+	free(data);
+	free(name);
+	free(mt);
+}
+
+/* rest: "" or "/{id}[/ack|/report|/status|/attachments/N|/reports/UNIT/attachments/N]" */
+static void directives_route(edu_api *a, edu_http_loop *l, struct evhttp_request *req, const char *rest, bool get,
+    enum evhttp_cmd_type cmd)
+{
+	char id[EDU_DIR_ID_MAX], unit[48], num[16];
+	const char *slash;
+	size_t idlen;
+	edu_err rv;
+	json_t *j = NULL;
+	if (!a->dirs) {
+		reply_err(l, req, 404, "directives are not available on this node");
+		return;
+	}
+	if (!*rest) {
+		if (get) {
+			query q;
+			int64_t at = 0;
+			query_parse(req, &q);
+			if ((rv = edu_dir_list_json(a->dirs, at, &j)) != EDU_OK)
+				dir_reply_err(l, req, rv, NULL);
+			else
+				reply_json(l, req, 200, j);
+			evhttp_clear_headers(&q.kv);
+		} else if (cmd == EVHTTP_REQ_POST) {
+			dir_publish(a, l, req);
+		} else {
+			method_not_allowed(l, req, "GET, HEAD, POST");
+		}
+		return;
+	}
+	rest++; /* past "/" */
+	slash = strchr(rest, '/');
+	idlen = slash ? (size_t)(slash - rest) : strlen(rest);
+	if (idlen == 0 || idlen >= sizeof id) {
+		reply_err(l, req, 404, "no such directive");
+		return;
+	}
+	memcpy(id, rest, idlen);
+	id[idlen] = '\0';
+	rest = slash ? slash : "";
+	if (!*rest) {
+		if (!get) {
+			method_not_allowed(l, req, "GET, HEAD");
+		} else if ((rv = edu_dir_get_json(a->dirs, id, &j)) != EDU_OK) {
+			dir_reply_err(l, req, rv, rv == EDU_ENOENT ? "no such directive here" : NULL);
+		} else {
+			reply_json(l, req, 200, j);
+		}
+	} else if (strcmp(rest, "/ack") == 0 || strcmp(rest, "/report") == 0) {
+		if (cmd != EVHTTP_REQ_POST)
+			method_not_allowed(l, req, "POST");
+		else
+			dir_ack_or_report(a, l, req, id, rest[1] == 'r');
+	} else if (strcmp(rest, "/status") == 0) {
+		query q;
+		int64_t at = 0;
+		const char *ats;
+		if (!get) {
+			method_not_allowed(l, req, "GET, HEAD");
+			return;
+		}
+		query_parse(req, &q);
+		ats = q.ok ? evhttp_find_header(&q.kv, "at") : NULL;
+		if (!q.ok || (ats && (edu_time_parse(ats, &at, NULL) != EDU_OK || at <= 0))) {
+			reply_err(l, req, 400, "at must be an RFC 3339 time");
+		} else if ((rv = edu_dir_status_json(a->dirs, id, at * 1000, &j)) != EDU_OK) {
+			dir_reply_err(l, req, rv, rv == EDU_EPERM ? "status is kept at the issuing node"
+			    : rv == EDU_ENOENT ? "no such directive here" : NULL);
+		} else {
+			reply_json(l, req, 200, j);
+		}
+		evhttp_clear_headers(&q.kv);
+	} else if (get && sscanf(rest, "/attachments/%15[0-9]", num) == 1 && strchr(rest + 13, '/') == NULL) {
+		dir_attachment(a, l, req, id, NULL, num);
+	} else if (get && sscanf(rest, "/reports/%47[a-z0-9-]/attachments/%15[0-9]", unit, num) == 2) {
+		dir_attachment(a, l, req, id, unit, num);
+	} else {
+		reply_err(l, req, 404, "no such API path");
+	}
+}
+
 /* ---- router ------------------------------------------------------------------ */
 
 void edu_api_handle(edu_http_loop *l, struct evhttp_request *req, const char *path, void *arg)
@@ -753,6 +1054,8 @@ void edu_api_handle(edu_http_loop *l, struct evhttp_request *req, const char *pa
 		else
 			reply_err(l, req, 404, "the deployment report is only on aggregating nodes (phong, so); "
 			    "%s is a school", a->self_unit);
+	} else if (strcmp(p, "/directives") == 0 || strncmp(p, "/directives/", 12) == 0) {
+		directives_route(a, l, req, p + 11, get, cmd);
 	} else {
 		reply_err(l, req, 404, "no such API path");
 	}
@@ -771,6 +1074,9 @@ edu_err edu_api_new(edu_api **out, const edu_api_opts *o)
 	a->tz = o->tz_offset_min;
 	a->self_status = o->self_status;
 	a->self_status_arg = o->self_status_arg;
+	a->sign = o->sign;
+	a->sign_arg = o->sign_arg;
+	a->dirs = o->dirs;
 	a->self_unit = strdup(o->self_unit);
 	a->self_name = strdup(o->self_name && *o->self_name ? o->self_name : o->self_unit);
 	if (!a->self_unit || !a->self_name) {

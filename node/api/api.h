@@ -14,6 +14,7 @@
 #include "uplink/uplink.h"
 
 struct edu_agg;
+struct edu_dir;
 struct evhttp_request;
 
 #define EDU_API_JSON_MAX (2u * 1024 * 1024)  /* bytes of an item create/update body */
@@ -32,6 +33,13 @@ typedef struct edu_api_opts {
 	/* This node's status (called on a loop thread; must not block long). */
 	void (*self_status)(edu_node_status *out, void *arg);
 	void *self_status_arg;
+	/* Origin signature (SPEC §6.5): when set, every record this node creates
+	 * (create, update, delete tombstone) is signed over its exact Item bytes.
+	 * NULL: test/demo mode, records unsigned. Thread-safe, called on loop threads. */
+	void (*sign)(const void *msg, size_t len, uint8_t sig[64], void *arg);
+	void *sign_arg;
+	/* Directives (node/directive), borrowed; NULL: /directives answers 404. */
+	struct edu_dir *dirs;
 } edu_api_opts;
 
 /* Copies the strings of o. */

@@ -91,6 +91,8 @@ static const key keys[] = {
 	{"uplink", "parent", T_NNGURL, NULL, "tls+tcp://pgd-example.edu.vn:7443", R_PHONG, R_SO,
 	 F(uplink_parent), 0, 0, 0, 0, NULL,
 	 "parent node, tls+tcp://HOST:PORT (absent on the so node; a school without one runs standalone)"},
+	{"uplink", "parent_unit", T_ID, NULL, "pgd-example", 0, R_SO, F(uplink_parent_unit), 0, 0, 0, 0, NULL,
+	 "the parent's unit id; when set, the parent's certificate must name it"},
 	{"downlink", "listen", T_NNGURL, NULL, NULL, R_PHONG | R_SO, 0, F(downlink_listen), 0, 0, 0, 0, NULL,
 	 "where children connect, tls+tcp://0.0.0.0:PORT; phong and so"},
 	{"http", "listen", T_HOSTPORT, "127.0.0.1:8080", NULL, 0, 0, F(http_listen_host), F(http_listen_port),
@@ -103,14 +105,17 @@ static const key keys[] = {
 	 "largest request body in KiB"},
 	{"http", "timeout_s", T_INT, "30", NULL, 0, 0, F(http_timeout_s), 0, 1, 3600, 0, NULL,
 	 "seconds before an idle or slow HTTP connection is closed"},
-	{"tls", "ca", T_FILE, NULL, "tls/ca.pem", 0, 0, F(tls_ca), 0, 0, 0, 0, NULL,
-	 "province CA certificate (PEM); required with tls+tcp:// URLs"},
+	{"tls", "ca", T_FILE, NULL, "tls/ca.crt", 0, 0, F(tls_ca), 0, 0, 0, 0, NULL,
+	 "province CA certificate (PEM); [tls] is required with tls+tcp:// URLs; "
+	 "without [tls] the node runs unsigned over tcp:// (test/demo only)"},
 	{"tls", "cert", T_FILE, NULL, "tls/node.crt", 0, 0, F(tls_cert), 0, 0, 0, 0, NULL,
-	 "this node's certificate (PEM)"},
+	 "this node's certificate (PEM, from `edunetctl ca issue`); its CN must equal [node] id"},
 	{"tls", "key", T_FILE, NULL, "tls/node.key", 0, 0, F(tls_key), 0, 0, 0, 0, NULL,
-	 "this node's private key (PEM)"},
-	{"tls", "crl", T_FILE, NULL, NULL, 0, 0, F(tls_crl), 0, 0, 0, 0, NULL,
-	 "certificate revocation list (PEM), optional"},
+	 "this node's TLS private key (PEM, mode 0600)"},
+	{"tls", "ed25519", T_FILE, NULL, "tls/node.ed25519", 0, 0, F(tls_ed25519), 0, 0, 0, 0, NULL,
+	 "this node's Ed25519 signing key (mode 0600): signs its items and link handshakes"},
+	{"tls", "revoked", T_FILE, NULL, NULL, 0, 0, F(tls_revoked), 0, 0, 0, 0, NULL,
+	 "the CA's signed revoked.list, optional; reloaded on SIGHUP and when its mtime changes"},
 	{"admin", "token_file", T_TOKENFILE, NULL, "admin.token", 0, 0, F(admin_token_file), 0, 0, 0, 0, NULL,
 	 "file holding the bearer token for writes (mode 0600); no file: writes refused"},
 };
@@ -717,7 +722,7 @@ static void finish(ctx *x)
 	if (tls_url) {
 		static const struct { size_t off; const char *name; } need[] = {
 			{offsetof(edu_conf, tls_ca), "ca"}, {offsetof(edu_conf, tls_cert), "cert"},
-			{offsetof(edu_conf, tls_key), "key"},
+			{offsetof(edu_conf, tls_key), "key"}, {offsetof(edu_conf, tls_ed25519), "ed25519"},
 		};
 		for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
 			if (!*(char **)((char *)c + need[i].off)) {
@@ -727,10 +732,29 @@ static void finish(ctx *x)
 			}
 		}
 	}
+	/* Any [tls] key asks for an identity: then all of it must be there. */
+	if (edu_conf_has_identity(c)) {
+		static const struct { size_t off; const char *name; } all[] = {
+			{offsetof(edu_conf, tls_ca), "ca"}, {offsetof(edu_conf, tls_cert), "cert"},
+			{offsetof(edu_conf, tls_key), "key"}, {offsetof(edu_conf, tls_ed25519), "ed25519"},
+		};
+		for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+			if (!*(char **)((char *)c + all[i].off)) {
+				fail(x, EDU_EINVAL, x->sec_line[section_index("tls")],
+				     "[tls] %s: missing (a node with [tls] needs ca, cert, key and ed25519)", all[i].name);
+				return;
+			}
+		}
+	}
 	/* Last, once everything else is known to be right: create data_dir. */
 	if (make_dirs(c->data_dir, reason, sizeof reason) != 0)
 		fail(x, EDU_EIO, x->key_line[key_index(offsetof(edu_conf, data_dir))],
 		     "[node] data_dir: %s", reason);
+}
+
+bool edu_conf_has_identity(const edu_conf *c)
+{
+	return c && (c->tls_ca || c->tls_cert || c->tls_key || c->tls_ed25519 || c->tls_revoked);
 }
 
 void edu_conf_free(edu_conf *c)
@@ -843,7 +867,7 @@ void edu_conf_write_sample(FILE *f)
 		const char *v = k->def ? k->def : k->example;
 		if (!v)
 			v = k->type == T_NNGURL ? "tls+tcp://0.0.0.0:7443" : k->type == T_HTTPURL
-			    ? "https://example.edu.vn" : "tls/crl.pem";
+			    ? "https://example.edu.vn" : "tls/revoked.list";
 		fprintf(f, "%s%s = %s\n", set ? "" : ";", k->name, v);
 	}
 }

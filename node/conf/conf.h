@@ -4,6 +4,7 @@
 #ifndef EDU_CONF_H
 #define EDU_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@ typedef struct edu_conf {
 	uint64_t map_max;       /* bytes; key map_max_mb (default 0 = no limit) */
 	/* [uplink] */
 	char *uplink_parent;    /* NULL on the so node; required otherwise */
+	char *uplink_parent_unit; /* parent_unit: the parent's unit id, checked against its certificate; optional */
 	/* [downlink] */
 	char *downlink_listen;  /* required for phong and so */
 	/* [http] */
@@ -35,7 +37,12 @@ typedef struct edu_conf {
 	uint64_t http_max_body; /* bytes; key max_body_kb (default 11264 = 11 MiB) */
 	int http_timeout_s;     /* timeout_s (default 30) */
 	/* [tls] */
-	char *tls_ca, *tls_cert, *tls_key, *tls_crl;  /* required when a URL is tls+tcp:// */
+	/* Identity (SPEC §6.5). Any [tls] key makes ca, cert, key and ed25519
+	 * required; tls+tcp:// URLs require [tls]. Without [tls] the node runs in
+	 * test/demo mode: plain tcp://, unsigned records. */
+	char *tls_ca, *tls_cert, *tls_key;
+	char *tls_ed25519;      /* the unit's Ed25519 signing key (from `edunetctl ca issue`) */
+	char *tls_revoked;      /* the CA's revoked.list; optional, reloaded on SIGHUP and when it changes */
 	/* [admin] */
 	char *admin_token_file;
 	char *admin_token;      /* the token read from token_file (trimmed); NULL when no file */
@@ -53,5 +60,7 @@ void edu_conf_write_sample(FILE *f);
 /* Writes every key with its effective value (for --check-config); the admin
  * token itself is never written. */
 void edu_conf_write_effective(const edu_conf *c, FILE *f);
+/* True when the config has an identity ([tls] set): the node signs and verifies. */
+bool edu_conf_has_identity(const edu_conf *c);
 
 #endif

@@ -42,6 +42,7 @@ static int setup(void **st)
 	put(x->dir, "ca.pem", "x", 0644);
 	put(x->dir, "node.crt", "x", 0644);
 	put(x->dir, "node.key", "x", 0600);
+	put(x->dir, "node.ed25519", "x", 0600);
 	edu_log_set_level(LOG_ERR); /* keep the expected warnings quiet */
 	*st = x;
 	return 0;
@@ -97,6 +98,7 @@ static void school(void **st)
 	    "ca = ca.pem\n"
 	    "cert = node.crt\n"
 	    "key = node.key\n"
+	    "ed25519 = node.ed25519\n"
 	    "[admin]\n"
 	    "token_file = admin.token\n"), EDU_OK);
 	assert_non_null(c);
@@ -114,7 +116,8 @@ static void school(void **st)
 	assert_null(c->registry);
 	snprintf(p, sizeof p, "%s/ca.pem", x->dir);
 	assert_string_equal(c->tls_ca, p);
-	assert_null(c->tls_crl);
+	assert_null(c->tls_revoked);
+	assert_true(edu_conf_has_identity(c));
 	assert_string_equal(c->admin_token, "s3cret-token-0123456789abcdef");
 	assert_string_equal(c->path, x->path);
 	assert_string_equal(edu_role_name(c->role), "school");
@@ -160,7 +163,7 @@ static void so(void **st)
 	    "[node]\nid = so-dongthap\nrole = so\nname = Sở GD&ĐT Đồng Tháp\ndata_dir = d\n"
 	    "registry = units.csv\nlog_level = debug\ntimezone = -01:30\n"
 	    "[downlink]\nlisten = tls+tcp://0.0.0.0:7443\n"
-	    "[tls]\nca = ca.pem\ncert = node.crt\nkey = node.key\ncrl = ca.pem\n"
+	    "[tls]\nca = ca.pem\ncert = node.crt\nkey = node.key\ned25519 = node.ed25519\nrevoked = ca.pem\n"
 	    "[http]\nbase_url = https://so.example.edu.vn/\nthreads = 4\n"), EDU_OK);
 	assert_int_equal(c->role, EDU_ROLE_SO);
 	assert_null(c->uplink_parent);
@@ -168,7 +171,7 @@ static void so(void **st)
 	assert_int_equal(c->tz_offset_min, -90);
 	assert_string_equal(c->http_base_url, "https://so.example.edu.vn");
 	assert_int_equal(c->http_threads, 4);
-	assert_non_null(c->tls_crl);
+	assert_non_null(c->tls_revoked);
 	edu_conf_free(c);
 }
 
@@ -198,9 +201,10 @@ static void sample_roundtrip(void **st)
 	fx *x = *st;
 	/* The sample names relative files; create them beside it. */
 	assert_int_equal(mkdir(strcat(strcpy((char[128]){0}, x->dir), "/tls"), 0700), 0);
-	put(x->dir, "tls/ca.pem", "x", 0644);
+	put(x->dir, "tls/ca.crt", "x", 0644);
 	put(x->dir, "tls/node.crt", "x", 0644);
 	put(x->dir, "tls/node.key", "x", 0600);
+	put(x->dir, "tls/node.ed25519", "x", 0600);
 	FILE *f = fopen(x->path, "w");
 	assert_non_null(f);
 	edu_conf_write_sample(f);
@@ -221,7 +225,8 @@ static void sample_roundtrip(void **st)
 	static const char *const all[] = {"id =", "role =", "name =", "data_dir =", "registry =",
 	    "log_level = info", "timezone = +07:00", "map_size_mb = 64", "map_max_mb = 0", "parent =",
 	    "listen = 127.0.0.1:8080", ";listen = tls+tcp://", "base_url =", "threads = 1",
-	    "max_body_kb = 11264", "timeout_s = 30", "ca =", "cert =", "key =", "crl =", "token_file ="};
+	    "max_body_kb = 11264", "timeout_s = 30", "ca =", "cert =", "key =", "ed25519 =", "revoked =",
+	    "parent_unit =", "token_file ="};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		if (!strstr(text, all[i]))
 			fail_msg("sample lacks \"%s\"", all[i]);
@@ -330,6 +335,40 @@ static void cross_checks(void **st)
 	                "[uplink]\nparent = tcp://h:1\n", 6, "map_max_mb: smaller than map_size_mb");
 }
 
+/* [tls] is all or nothing; without it a node runs unsigned over tcp:// only. */
+static void identity(void **st)
+{
+	fx *x = *st;
+	edu_conf *c = NULL;
+	expect_error(x, "[node]\nid = th-a\nrole = school\ndata_dir = d\n[uplink]\nparent = tcp://h:1\n"
+	                "[tls]\nca = ca.pem\ncert = node.crt\nkey = node.key\n", 7,
+	             "[tls] ed25519: missing (a node with [tls] needs ca, cert, key and ed25519)");
+	expect_error(x, "[node]\nid = th-a\nrole = school\ndata_dir = d\n[tls]\nrevoked = ca.pem\n", 5,
+	             "[tls] ca: missing");
+	expect_error(x, "[node]\nid = th-a\nrole = school\ndata_dir = d\n[uplink]\nparent = tls+tcp://h:1\n"
+	                "[tls]\nca = ca.pem\ncert = node.crt\nkey = node.key\n", 6,
+	             "[uplink] parent: a tls+tcp:// URL needs [tls] ed25519");
+	expect_error(x, "[node]\nid = th-a\nrole = school\ndata_dir = d\n[uplink]\nparent = tcp://h:1\n"
+	                "parent_unit = PGD_A\n", 7, "[uplink] parent_unit: ");
+	expect_error(x, "[node]\nid = so-a\nrole = so\ndata_dir = d\nregistry = units.csv\n"
+	                "[downlink]\nlisten = tcp://h:1\n[uplink]\nparent_unit = pgd-a\n", 9,
+	             "[uplink] parent_unit: not allowed when role = so");
+	/* identity over plain tcp:// is allowed (authenticated, not encrypted) */
+	assert_int_equal(load(x, &c, "[node]\nid = th-a\nrole = school\ndata_dir = d\n[uplink]\n"
+	    "parent = tcp://h:1\nparent_unit = pgd-a\n[tls]\nca = ca.pem\ncert = node.crt\nkey = node.key\n"
+	    "ed25519 = node.ed25519\nrevoked = ca.pem\n"), EDU_OK);
+	assert_true(edu_conf_has_identity(c));
+	assert_string_equal(c->uplink_parent_unit, "pgd-a");
+	assert_non_null(strstr(c->tls_ed25519, "/node.ed25519"));
+	edu_conf_free(c);
+	/* test mode */
+	assert_int_equal(load(x, &c, "[node]\nid = th-a\nrole = school\ndata_dir = d\n[uplink]\n"
+	    "parent = tcp://h:1\n"), EDU_OK);
+	assert_false(edu_conf_has_identity(c));
+	assert_null(c->uplink_parent_unit);
+	edu_conf_free(c);
+}
+
 static void token_file(void **st)
 {
 	fx *x = *st;
@@ -400,6 +439,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(missing_required, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(cross_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(identity, setup, teardown),
 		cmocka_unit_test_setup_teardown(token_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(long_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(syntax, setup, teardown),

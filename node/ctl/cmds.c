@@ -241,7 +241,7 @@ static bool valid_date(const char *s)
 }
 
 /* Uploads one file; appends {name, media_type, size, sha256} to atts. */
-static int upload(ctl *c, const char *path, json_t *atts)
+int ctl_upload(ctl *c, const char *path, json_t *atts)
 {
 	char *data = NULL, *e = NULL, *q = NULL;
 	size_t len;
@@ -362,7 +362,7 @@ static int cmd_publish(ctl *c, const ctl_args *a)
 		json_t *atts = json_object_get(o, "attachments");
 		if (!atts)
 			json_object_set_new(o, "attachments", atts = json_array());
-		if ((rv = upload(c, ctl_opt_multi(a, "attach", i), atts)) != CTL_EXIT_OK)
+		if ((rv = ctl_upload(c, ctl_opt_multi(a, "attach", i), atts)) != CTL_EXIT_OK)
 			goto out;
 	}
 	/* json_string returns NULL for invalid UTF-8 in an argument */
@@ -400,6 +400,17 @@ static const ctl_optspec items_opts[] = {
 	{"unit", CTL_ARG}, {"kind", CTL_ARG}, {"q", CTL_ARG}, {"limit", CTL_ARG}, {"all", 0}, {NULL, 0},
 };
 static const ctl_optspec report_opts[] = {{"csv", 0}, {NULL, 0}};
+static const ctl_optspec import_opts[] = {
+	{"format", CTL_ARG}, {"unit", CTL_ARG}, {"map", CTL_ARG | CTL_MULTI}, {"encoding", CTL_ARG},
+	{"files", CTL_ARG}, {"limit", CTL_ARG}, {NULL, 0},
+};
+
+static const ctl_optspec directive_opts[] = {
+	{"title", CTL_ARG}, {"body-file", CTL_ARG}, {"doc-number", CTL_ARG}, {"doc-date", CTL_ARG},
+	{"signer", CTL_ARG}, {"type", CTL_ARG | CTL_MULTI}, {"unit", CTL_ARG | CTL_MULTI}, {"report", 0},
+	{"deadline", CTL_ARG}, {"attach", CTL_ARG | CTL_MULTI}, {"file", CTL_ARG}, {"csv", 0}, {"at", CTL_ARG},
+	{"all", 0}, {NULL, 0},
+};
 
 const ctl_cmd ctl_cmds[] = {
 	{"status", no_opts, 0, 0, "", cmd_status},
@@ -412,5 +423,11 @@ const ctl_cmd ctl_cmds[] = {
 	{"delete", no_opts, 1, 1, "ID", cmd_delete},
 	{"topology", no_opts, 0, 0, "", cmd_topology},
 	{"report", report_opts, 1, 1, "deployment [--csv]", cmd_report},
+	{"import", import_opts, 1, CTL_MAX_ARGS, "--format rss|atom|jsonfeed|wxr [--unit ID] "
+	 "[--map CATEGORY=KIND]... [--encoding windows-1258] [--files DIR] [--limit N] FILE...", ctl_cmd_import},
+	{"directive", directive_opts, 1, 2,
+	 "send --title T [--body-file F|-] [--doc-number N] [--doc-date YYYY-MM-DD] [--signer S] [--type T]... "
+	 "[--unit ID]... [--report] [--deadline RFC3339] [--attach FILE]... | list [--all] | show ID | ack ID | "
+	 "report ID --file F [--attach FILE]... | status ID [--csv] [--at RFC3339]", ctl_cmd_directive},
 	{NULL, NULL, 0, 0, NULL, NULL},
 };

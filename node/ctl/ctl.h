@@ -101,6 +101,14 @@ int ctl_api(ctl *c, const char *method, const char *path, const char *content_ty
 /* Percent-encodes s for a query value or path segment; caller frees. */
 char *ctl_encode(const char *s);
 
+/* Uploads one file (POST /api/v1/attachments) and appends {name,
+ * media_type, size, sha256} to atts; errors are printed. */
+int ctl_upload(ctl *c, const char *path, json_t *atts);
+/* `import`: another portal's export into this node's unit (import_cmd.c). */
+int ctl_cmd_import(ctl *c, const ctl_args *a);
+/* `directive send|list|show|ack|report|status` (directive_cmd.c). */
+int ctl_cmd_directive(ctl *c, const ctl_args *a);
+
 /* ---- rendering (pure: JSON in, text out) ---- */
 /* Terminal columns used by UTF-8 s (combining marks 0, wide CJK 2). */
 size_t ctl_display_width(const char *s);

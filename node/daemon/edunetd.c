@@ -75,6 +75,7 @@ int main(int argc, char **argv)
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -86,7 +87,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int sig = 0;
-	sigwait(&stop, &sig);
+	/* SIGHUP re-reads the revocation list; SIGTERM/SIGINT stop. */
+	while (sigwait(&stop, &sig) == 0 && sig == SIGHUP)
+		edu_node_reload(node);
 	edu_log(LOG_NOTICE, "edunetd: %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	edu_node_stop(node);
 	edu_conf_free(conf);

@@ -18,5 +18,10 @@ edu_err edu_node_start(edu_node **out, const edu_conf *conf, const char *version
  * uplink and the aggregator, drains the store's queue and closes it. Accepts NULL. */
 void edu_node_stop(edu_node *n);
 int edu_node_http_port(const edu_node *n);
+/* SIGHUP: re-reads [tls] revoked (edu_pki_verifier_reload; on failure the
+ * previous list stays) and drops the links of children now revoked. The
+ * node also does this by itself when the file's mtime changes (checked
+ * every 60 s). Thread-safe; accepts NULL. */
+void edu_node_reload(edu_node *n);
 
 #endif

@@ -384,6 +384,20 @@ static char *one_line(const char *s)
 	char *t = NULL;
 	if (edu_import_html_to_text(s ? s : "", s ? strlen(s) : 0, &t) != EDU_OK)
 		return NULL;
+	/* Double-escaped markup ("&lt;script&gt;") is text now, but titles and
+	 * summaries end up in feeds whose readers often treat them as HTML:
+	 * what still looks like a tag is stripped once more. */
+	for (const char *p = t; (p = strchr(p, '<')) != NULL; p++) {
+		if (isalpha((unsigned char)p[1]) || p[1] == '/' || p[1] == '!' || p[1] == '?') {
+			char *u = NULL;
+			if (edu_import_html_to_text(t, strlen(t), &u) != EDU_OK) {
+				free(t);
+				return NULL;
+			}
+			free(t);
+			return u;
+		}
+	}
 	return t;
 }
 
@@ -512,9 +526,9 @@ static char *url_file_name(const char *url)
 		st--;
 	edu_buf b = EDU_BUF_INIT;
 	for (const char *p = st; p < end; p++) {
-		int v;
-		if (*p == '%' && p + 2 < end + 0 + 1 && sscanf(p + 1, "%2x", (unsigned *)&v) == 1 && isxdigit((unsigned char)p[1]) &&
-		    isxdigit((unsigned char)p[2])) {
+		unsigned v;
+		if (*p == '%' && p + 2 < end && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2]) &&
+		    sscanf(p + 1, "%2x", &v) == 1 && v != 0) {
 			char ch = (char)v;
 			edu_buf_append(&b, &ch, 1);
 			p += 2;
@@ -604,7 +618,7 @@ static edu_err finish_entry(pctx *p, edu_import_entry *e, const raw *r)
 		rv = edu_import_text_to_md(r->content, strlen(r->content), &content);
 	else
 		content = strdup("");
-	if (rv == EDU_ENOMEM || !content) {
+	if (rv == EDU_ENOMEM || (rv == EDU_OK && !content)) {
 		rv = EDU_ENOMEM;
 		goto out;
 	}
@@ -621,8 +635,18 @@ static edu_err finish_entry(pctx *p, edu_import_entry *e, const raw *r)
 	/* a title from the text when the source has none (JSON Feed allows that) */
 	if (!*e->title) {
 		char *t = NULL;
-		const char *from = *e->summary ? e->summary : content;
-		if (*from && (t = plain_line(from)) != NULL && *t) {
+		if (*e->summary)
+			t = strdup(e->summary);
+		else if (r->xcontent && edu_import_text_from_nodes(r->xcontent, &t) == EDU_OK)
+			; /* t set */
+		else if (r->content)
+			t = r->content_html ? one_line(r->content) : plain_line(r->content);
+		if (t && strchr(t, '<')) {
+			char *u = one_line(t);
+			free(t);
+			t = u;
+		}
+		if (t && *t) {
 			cut_chars(t, TITLE_FALLBACK_CHARS);
 			free(e->title);
 			e->title = t;
@@ -829,6 +853,13 @@ static edu_err read_xml(xmlDocPtr *out, const char *data, size_t len, const edu_
 	char msg[200] = "";
 	if (!doc) {
 		const xmlError *e = xmlCtxtGetLastError(ctx);
+		if (e && !enc && (e->code == XML_ERR_INVALID_CHAR || e->code == XML_ERR_INVALID_ENCODING)) {
+			/* recovery would only garble the text: a legacy file needs its encoding named */
+			int line = e->line;
+			xmlFreeParserCtxt(ctx);
+			return fail(why, whylen, EDU_EINVAL, "dòng %d: tệp không phải UTF-8 và không khai báo bảng mã; "
+			            "hãy dùng --encoding (ví dụ windows-1258)", line);
+		}
 		snprintf(msg, sizeof msg, "dòng %d: %s", e ? e->line : 0, e && e->message ? e->message : "?");
 		size_t ml = strlen(msg);
 		while (ml && (msg[ml - 1] == '\n' || msg[ml - 1] == ' '))
@@ -1271,7 +1302,7 @@ static edu_err parse_jsonfeed(pctx *p, const char *data, size_t len, char *why, 
 		r.title = jstr(it, "title");
 		r.title_html = true;
 		r.summary = jstr(it, "summary");
-		r.summary_html = false;
+		r.summary_html = true; /* plain text by the spec; tag-like text is stripped all the same */
 		if (jstr(it, "content_html")) {
 			r.content = jstr(it, "content_html");
 			r.content_html = true;
@@ -1351,7 +1382,7 @@ edu_err edu_import_parse(edu_import_feed **out, edu_import_format f, const char 
 	char *conv = NULL;
 	if (f == EDU_IMPORT_JSONFEED) {
 		if (o->encoding && strcasecmp(o->encoding, "utf-8") != 0) {
-			size_t cl;
+			size_t cl = 0;
 			if ((rv = to_utf8(o->encoding, data, len, &conv, &cl, why, whylen)) != EDU_OK)
 				goto out;
 			data = conv;

@@ -8,9 +8,12 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "text/text.h"
@@ -22,8 +25,28 @@
 #define STORE_MAXDBS 16
 #define STORE_GROUP_MAX 1024                   /* batches per write transaction */
 #define STORE_GROUP_BYTES (64u * 1024 * 1024)  /* payload per write transaction (soft) */
+#define STORE_IDLE_MS 1000 /* a store unused this long gives its mapped pages back */
 
 enum op_kind { OP_RECORD, OP_BLOB, OP_META, OP_TRIM };
+
+/* A record decoded, validated and indexed on the caller's thread by
+ * edu_store_batch_put_record, so the writer thread (which serializes every
+ * commit) only does LMDB work: the version check and the puts. */
+typedef struct rec_prep {
+	bool ok;              /* decoded and valid; otherwise the result is INVALID */
+	bool deleted;
+	uint8_t kind;
+	uint8_t iklen;
+	uint32_t version;
+	uint64_t seq;
+	int64_t published;
+	char unit[EDU_UNIT_ID_MAX + 1];
+	uint8_t ik[IKEY_MAX];
+	okey ok_key;
+	uint8_t (*att)[32];   /* attachment sha256s (n_att) */
+	size_t n_att;
+	size_t t0, t1;        /* its search tokens: entries [t0, t1) of the batch's terms */
+} rec_prep;
 
 typedef struct op {
 	enum op_kind kind;
@@ -34,6 +57,7 @@ typedef struct op {
 	uint8_t sig[64];
 	bool has_sig;
 	uint64_t upto;
+	rec_prep rp;   /* OP_RECORD */
 } op;
 
 typedef struct rec_result {
@@ -47,6 +71,10 @@ struct edu_store_batch {
 	rec_result *res;
 	size_t n_rec, cap_rec;
 	size_t bytes;
+	store_terms terms; /* tokens of every record, each record's run sorted and deduplicated */
+	/* Most batches hold one record (an API publish): no extra allocations. */
+	op op1;
+	rec_result res1;
 	/* Owned by the store while queued. */
 	edu_store_batch *next;
 	edu_store_done_fn fn;
@@ -160,11 +188,85 @@ static edu_err term_cb(const char *tok, size_t len, void *arg)
 	return EDU_OK;
 }
 
-edu_err store_terms_add_text(store_terms *t, const char *s)
+edu_err store_terms_add_text_plain(store_terms *t, const char *s)
 {
 	if (s == NULL || *s == '\0')
 		return EDU_OK;
 	return edu_text_tokens(s, strlen(s), term_cb, t);
+}
+
+static bool ascii_word_byte(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+typedef struct count_ctx {
+	store_terms *t;
+	size_t n;
+} count_ctx;
+
+static edu_err count_cb(const char *tok, size_t len, void *arg)
+{
+	count_ctx *c = arg;
+	c->n++;
+	return term_cb(tok, len, c->t);
+}
+
+/* The same token set as store_terms_add_text_plain, faster: folding ASCII
+ * is lowercasing, and an ASCII byte that is not a letter or digit always
+ * separates tokens (it is a starter that composes with nothing and folds to
+ * itself). So words made only of ASCII are cut and lowercased here, and only
+ * words holding other characters go to node/text (utf8proc), in one call.
+ * Emitting tokens out of order changes nothing (the run is sorted and
+ * deduplicated) unless the text reaches EDU_TEXT_TOKENS_MAX, where order
+ * decides which tokens count: then the plain walk is used instead. */
+edu_err store_terms_add_text(store_terms *t, const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return EDU_OK;
+	size_t len = strlen(s), n0 = t->n, len0 = t->len, count = 0, i = 0;
+	edu_buf slow = EDU_BUF_INIT;
+	edu_err rv = EDU_OK;
+	while (i < len && rv == EDU_OK) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x80 && !ascii_word_byte(c)) {
+			i++;
+			continue;
+		}
+		size_t st = i;
+		bool ascii = true;
+		for (; i < len; i++) {
+			c = (unsigned char)s[i];
+			if (c < 0x80 && !ascii_word_byte(c))
+				break;
+			if (c >= 0x80)
+				ascii = false;
+		}
+		if (ascii) {
+			char tok[EDU_TEXT_TOKEN_MAX];
+			size_t n = i - st < sizeof tok ? i - st : sizeof tok;
+			for (size_t k = 0; k < n; k++) {
+				char ch = s[st + k];
+				tok[k] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+			}
+			rv = term_cb(tok, n, t);
+			count++;
+		} else if ((rv = edu_buf_append(&slow, s + st, i - st)) == EDU_OK) {
+			rv = edu_buf_append(&slow, " ", 1);
+		}
+	}
+	if (rv == EDU_OK && slow.len > 0) {
+		count_ctx cc = {t, 0};
+		rv = edu_text_tokens(slow.p, slow.len, count_cb, &cc);
+		count += cc.n;
+	}
+	edu_buf_free(&slow);
+	if (rv == EDU_OK && count >= EDU_TEXT_TOKENS_MAX) {
+		t->n = n0;
+		t->len = len0;
+		rv = store_terms_add_text_plain(t, s);
+	}
+	return rv;
 }
 
 static int term_cmp(const void *a, const void *b, void *arg)
@@ -178,28 +280,46 @@ static int term_cmp(const void *a, const void *b, void *arg)
 	return x->len < y->len ? -1 : x->len > y->len;
 }
 
-void store_terms_finish(store_terms *t)
+/* Sorts and deduplicates entries [from, n) (the tokens of one text set). */
+static void terms_finish_from(store_terms *t, size_t from)
 {
-	if (t->n < 2)
+	if (t->n < from + 2)
 		return;
-	qsort_r(t->t, t->n, sizeof *t->t, term_cmp, t->buf);
+	struct store_term *a = t->t + from;
+	size_t n = t->n - from;
+	qsort_r(a, n, sizeof *a, term_cmp, t->buf);
 	size_t w = 1;
-	for (size_t i = 1; i < t->n; i++)
-		if (term_cmp(&t->t[w - 1], &t->t[i], t->buf) != 0)
-			t->t[w++] = t->t[i];
-	t->n = w;
+	for (size_t i = 1; i < n; i++)
+		if (term_cmp(&a[w - 1], &a[i], t->buf) != 0)
+			a[w++] = a[i];
+	t->n = from + w;
 }
 
-edu_err store_terms_of_item(store_terms *t, const edu_item *it)
+void store_terms_finish(store_terms *t)
 {
+	terms_finish_from(t, 0);
+}
+
+/* Appends the tokens of an item's title, summary and body to t as one sorted,
+ * deduplicated run starting at entry t->n. */
+static edu_err terms_append_item(store_terms *t, const edu_item *it)
+{
+	size_t from = t->n;
 	edu_err rv = store_terms_add_text(t, it->title);
 	if (rv == EDU_OK)
 		rv = store_terms_add_text(t, it->summary);
 	if (rv == EDU_OK)
 		rv = store_terms_add_text(t, it->body);
 	if (rv == EDU_OK)
-		store_terms_finish(t);
+		terms_finish_from(t, from);
 	return rv;
+}
+
+edu_err store_terms_of_item(store_terms *t, const edu_item *it)
+{
+	t->n = 0;
+	t->len = 0;
+	return terms_append_item(t, it);
 }
 
 void store_terms_free(store_terms *t)
@@ -251,8 +371,15 @@ static int counters_put(MDB_txn *txn, const edu_store *s, const store_counters *
 
 edu_err edu_store_batch_new(edu_store_batch **out)
 {
-	*out = calloc(1, sizeof **out);
-	return *out ? EDU_OK : EDU_ENOMEM;
+	edu_store_batch *b = calloc(1, sizeof *b);
+	*out = b;
+	if (b == NULL)
+		return EDU_ENOMEM;
+	b->ops = &b->op1;
+	b->cap_ops = 1;
+	b->res = &b->res1;
+	b->cap_rec = 1;
+	return EDU_OK;
 }
 
 void edu_store_batch_free(edu_store_batch *b)
@@ -262,40 +389,110 @@ void edu_store_batch_free(edu_store_batch *b)
 	for (size_t i = 0; i < b->n_ops; i++) {
 		free(b->ops[i].data);
 		free(b->ops[i].key);
+		free(b->ops[i].rp.att);
 	}
-	free(b->ops);
-	free(b->res);
+	if (b->ops != &b->op1)
+		free(b->ops);
+	if (b->res != &b->res1)
+		free(b->res);
+	store_terms_free(&b->terms);
 	free(b);
+}
+
+/* Grows an array that may start in the batch's inline slot. */
+static void *grow(void *arr, void *inline_slot, size_t *cap, size_t elem)
+{
+	size_t nc = *cap < 8 ? 8 : *cap * 2;
+	void *p;
+	if (arr == inline_slot) {
+		p = malloc(nc * elem);
+		if (p != NULL)
+			memcpy(p, arr, *cap * elem);
+	} else {
+		p = realloc(arr, nc * elem);
+	}
+	if (p != NULL)
+		*cap = nc;
+	return p;
 }
 
 static op *op_add(edu_store_batch *b)
 {
 	if (b->n_ops == b->cap_ops) {
-		size_t nc = b->cap_ops ? b->cap_ops * 2 : 8;
-		op *p = realloc(b->ops, nc * sizeof *p);
+		op *p = grow(b->ops, &b->op1, &b->cap_ops, sizeof *p);
 		if (p == NULL)
 			return NULL;
 		b->ops = p;
-		b->cap_ops = nc;
 	}
 	op *o = &b->ops[b->n_ops];
 	memset(o, 0, sizeof *o);
 	return o;
 }
 
-edu_err edu_store_batch_put_record(edu_store_batch *b, const edu_record *r)
+/* Derives everything the writer needs from a valid item: keys, attachment
+ * hashes and search tokens (appended to b->terms). */
+static edu_err prepare_item(edu_store_batch *b, op *o, const edu_item *it)
+{
+	rec_prep *rp = &o->rp;
+	edu_err e;
+	rp->t0 = rp->t1 = b->terms.n;
+	rp->deleted = it->deleted;
+	rp->kind = (uint8_t)it->kind;
+	rp->version = it->version;
+	rp->seq = it->seq;
+	rp->published = it->published;
+	snprintf(rp->unit, sizeof rp->unit, "%s", it->unit);
+	rp->iklen = (uint8_t)store_ikey_make(rp->ik, it->unit, it->seq);
+	store_okey_make(&rp->ok_key, it->published, it->unit, it->seq);
+	if (it->n_attachments) {
+		rp->att = malloc(it->n_attachments * sizeof *rp->att);
+		if (rp->att == NULL)
+			return EDU_ENOMEM;
+		for (size_t i = 0; i < it->n_attachments; i++)
+			memcpy(rp->att[i], it->attachments[i].sha256, 32);
+		rp->n_att = it->n_attachments;
+	}
+	if (!it->deleted && (e = terms_append_item(&b->terms, it)) != EDU_OK) {
+		b->terms.n = rp->t0;
+		return e;
+	}
+	rp->t1 = b->terms.n;
+	rp->ok = true;
+	return EDU_OK;
+}
+
+/* Decodes and validates the record's item on the caller's thread. One that
+ * does not decode or validate is kept with rp->ok false: its result is
+ * EDU_PUT_INVALID, as if the writer had rejected it. */
+static edu_err prepare_record(edu_store_batch *b, op *o)
+{
+	edu_item *it = NULL;
+	char why[160] = "";
+	edu_err e = edu_item_decode_why(o->data, o->len, &it, why, sizeof why);
+	o->rp.t0 = o->rp.t1 = b->terms.n;
+	if (e == EDU_ENOMEM)
+		return e;
+	if (e != EDU_OK) {
+		edu_log(LOG_INFO, "store: record rejected: %s", why[0] ? why : edu_strerror(e));
+		return EDU_OK;
+	}
+	e = prepare_item(b, o, it);
+	edu_item_free(it);
+	return e;
+}
+
+/* Adds the record; it (NULL: decode r->item) is its item, already valid. */
+static edu_err put_record(edu_store_batch *b, const edu_record *r, const edu_item *it)
 {
 	if (b == NULL || r == NULL || b->queued || (r->item == NULL && r->item_len != 0))
 		return EDU_EINVAL;
 	if (r->item_len > EDU_RECORD_MAX)
 		return EDU_ETOOBIG;
 	if (b->n_rec == b->cap_rec) {
-		size_t nc = b->cap_rec ? b->cap_rec * 2 : 8;
-		rec_result *p = realloc(b->res, nc * sizeof *p);
+		rec_result *p = grow(b->res, &b->res1, &b->cap_rec, sizeof *p);
 		if (p == NULL)
 			return EDU_ENOMEM;
 		b->res = p;
-		b->cap_rec = nc;
 	}
 	op *o = op_add(b);
 	if (o == NULL)
@@ -309,11 +506,30 @@ edu_err edu_store_batch_put_record(edu_store_batch *b, const edu_record *r)
 	o->len = r->item_len;
 	o->has_sig = r->has_sig;
 	memcpy(o->sig, r->sig, sizeof o->sig);
+	edu_err e = it ? prepare_item(b, o, it) : prepare_record(b, o);
+	if (e != EDU_OK) {
+		free(o->data);
+		free(o->rp.att);
+		memset(o, 0, sizeof *o);
+		return e;
+	}
 	b->res[b->n_rec] = (rec_result){EDU_PUT_INVALID, 0};
 	b->n_rec++;
 	b->n_ops++;
 	b->bytes += r->item_len;
 	return EDU_OK;
+}
+
+edu_err edu_store_batch_put_record(edu_store_batch *b, const edu_record *r)
+{
+	return put_record(b, r, NULL);
+}
+
+edu_err edu_store_batch_put_item(edu_store_batch *b, const edu_record *r, const edu_item *it)
+{
+	if (it == NULL)
+		return EDU_EINVAL;
+	return put_record(b, r, it);
 }
 
 edu_err edu_store_batch_put_blob(edu_store_batch *b, const uint8_t sha256[32], const void *data, size_t len)
@@ -436,43 +652,33 @@ static int del_key(wctx *w, int db, const uint8_t *k, size_t kl)
 	return rc;
 }
 
-/* Adds (add=true) or removes every index and search entry of a live item. */
-static int index_item(wctx *w, const edu_item *it, bool add)
+/* Adds (add=true) or removes the index entries of a live item and its search
+ * entries: tokens [t0, t1) of t, pointing at its okey. */
+static int index_entries(wctx *w, const char *unit, uint8_t kind, const okey *ok, const store_terms *t,
+    size_t t0, size_t t1, bool add)
 {
-	okey ok;
 	uint8_t k[EDU_UNIT_ID_MAX + 2 + OKEY_MAX];
-	store_terms t = {0};
 	int rc;
-	size_t ul = strlen(it->unit);
-	uint8_t kind = (uint8_t)it->kind;
+	size_t ul = strlen(unit);
 	int (*op_fn)(wctx *, int, const uint8_t *, size_t) = add ? put_empty : del_key;
 
-	store_okey_make(&ok, it->published, it->unit, it->seq);
-	if ((rc = op_fn(w, DB_BY_TIME, ok.b, ok.len)) != 0)
-		goto out;
-	memcpy(k, it->unit, ul);
+	if ((rc = op_fn(w, DB_BY_TIME, ok->b, ok->len)) != 0)
+		return rc;
+	memcpy(k, unit, ul);
 	k[ul] = 0;
-	memcpy(k + ul + 1, ok.b, ok.len);
-	if ((rc = op_fn(w, DB_BY_UNIT, k, ul + 1 + ok.len)) != 0)
-		goto out;
+	memcpy(k + ul + 1, ok->b, ok->len);
+	if ((rc = op_fn(w, DB_BY_UNIT, k, ul + 1 + ok->len)) != 0)
+		return rc;
 	k[ul + 1] = kind;
-	memcpy(k + ul + 2, ok.b, ok.len);
-	if ((rc = op_fn(w, DB_BY_UNIT_KIND, k, ul + 2 + ok.len)) != 0)
-		goto out;
+	memcpy(k + ul + 2, ok->b, ok->len);
+	if ((rc = op_fn(w, DB_BY_UNIT_KIND, k, ul + 2 + ok->len)) != 0)
+		return rc;
 	k[0] = kind;
-	memcpy(k + 1, ok.b, ok.len);
-	if ((rc = op_fn(w, DB_BY_KIND, k, 1 + ok.len)) != 0)
-		goto out;
-
-	edu_err e = store_terms_of_item(&t, it);
-	if (e != EDU_OK) {
-		edu_log(LOG_ERR, "store: tokenizing %s:%llu: %s", it->unit, (unsigned long long)it->seq,
-		    edu_strerror(e));
-		rc = e == EDU_ENOMEM ? ENOMEM : EIO;
-		goto out;
-	}
-	for (size_t i = 0; i < t.n; i++) {
-		MDB_val key = {t.t[i].len, t.buf + t.t[i].off}, v = {ok.len, ok.b};
+	memcpy(k + 1, ok->b, ok->len);
+	if ((rc = op_fn(w, DB_BY_KIND, k, 1 + ok->len)) != 0)
+		return rc;
+	for (size_t i = t0; i < t1; i++) {
+		MDB_val key = {t->t[i].len, t->buf + t->t[i].off}, v = {ok->len, (void *)ok->b};
 		if (add) {
 			rc = mdb_put(w->txn, w->s->db[DB_TERMS], &key, &v, MDB_NODUPDATA);
 			if (rc == MDB_KEYEXIST)
@@ -483,8 +689,27 @@ static int index_item(wctx *w, const edu_item *it, bool add)
 				rc = 0;
 		}
 		if (rc != 0)
-			goto out;
+			return rc;
 	}
+	return 0;
+}
+
+/* Removes the entries of a stored live item (an update or delete replaces
+ * it). Its tokens are computed here: only replacements pay for this. */
+static int unindex_item(wctx *w, const edu_item *it)
+{
+	store_terms t = {0};
+	okey ok;
+	int rc;
+	edu_err e = store_terms_of_item(&t, it);
+	if (e != EDU_OK) {
+		edu_log(LOG_ERR, "store: tokenizing %s:%llu: %s", it->unit, (unsigned long long)it->seq,
+		    edu_strerror(e));
+		rc = e == EDU_ENOMEM ? ENOMEM : EIO;
+		goto out;
+	}
+	store_okey_make(&ok, it->published, it->unit, it->seq);
+	rc = index_entries(w, it->unit, (uint8_t)it->kind, &ok, &t, 0, t.n, false);
 out:
 	store_terms_free(&t);
 	return rc;
@@ -535,45 +760,37 @@ static int log_append(wctx *w, const uint8_t *ik, size_t iklen, uint32_t version
 	return rc;
 }
 
-static int apply_record(wctx *w, const op *o, rec_result *rr)
+static int apply_record(wctx *w, const edu_store_batch *b, const op *o, rec_result *rr)
 {
 	edu_store *s = w->s;
-	edu_item *it = NULL, *old = NULL;
+	const rec_prep *rp = &o->rp;
+	edu_item *old = NULL;
 	edu_record oldrec = {0};
 	uint8_t *enc = NULL;
 	size_t enc_len = 0;
-	char why[160] = "";
 	int rc = 0;
 	edu_err e;
 
 	rr->res = EDU_PUT_INVALID;
 	rr->log_seq = 0;
-	if ((e = edu_item_decode(o->data, o->len, &it)) != EDU_OK) {
-		edu_log(LOG_INFO, "store: record rejected: item does not decode (%s)", edu_strerror(e));
-		goto out;
-	}
-	if ((e = edu_item_validate(it, why, sizeof why)) != EDU_OK) {
-		edu_log(LOG_INFO, "store: record %s:%llu rejected: %s", it->unit, (unsigned long long)it->seq, why);
-		goto out;
-	}
+	if (!rp->ok)
+		return 0; /* logged when it was added */
 
-	uint8_t ik[IKEY_MAX];
-	size_t iklen = store_ikey_make(ik, it->unit, it->seq);
-	MDB_val k = {iklen, ik}, v;
+	MDB_val k = {rp->iklen, (void *)rp->ik}, v;
 	rc = mdb_get(w->txn, s->db[DB_ITEMS], &k, &v);
 	if (rc == 0) {
 		if ((e = edu_record_decode(v.mv_data, v.mv_size, &oldrec)) != EDU_OK ||
 		    (e = edu_item_decode(oldrec.item, oldrec.item_len, &old)) != EDU_OK) {
-			edu_log(LOG_ERR, "store: stored record %s:%llu is unreadable: %s", it->unit,
-			    (unsigned long long)it->seq, edu_strerror(e));
+			edu_log(LOG_ERR, "store: stored record %s:%llu is unreadable: %s", rp->unit,
+			    (unsigned long long)rp->seq, edu_strerror(e));
 			rc = MDB_CORRUPTED;
 			goto out;
 		}
-		if (old->version > it->version) {
+		if (old->version > rp->version) {
 			rr->res = EDU_PUT_STALE;
 			goto out;
 		}
-		if (old->version == it->version) {
+		if (old->version == rp->version) {
 			bool same = oldrec.item_len == o->len && memcmp(oldrec.item, o->data, o->len) == 0;
 			rr->res = same ? EDU_PUT_DUPLICATE : EDU_PUT_CONFLICT;
 			goto out;
@@ -583,8 +800,8 @@ static int apply_record(wctx *w, const op *o, rec_result *rr)
 	}
 	rc = 0;
 
-	for (size_t i = 0; i < it->n_attachments; i++) {
-		MDB_val bk = {32, it->attachments[i].sha256}, bv;
+	for (size_t i = 0; i < rp->n_att; i++) {
+		MDB_val bk = {32, (void *)rp->att[i]}, bv;
 		rc = mdb_get(w->txn, s->db[DB_BLOBS], &bk, &bv);
 		if (rc == MDB_NOTFOUND) {
 			rc = 0;
@@ -596,13 +813,13 @@ static int apply_record(wctx *w, const op *o, rec_result *rr)
 	}
 
 	int dlive = 0, dtomb = 0;
-	bool self = is_self(s, it->unit);
+	bool self = is_self(s, rp->unit);
 	if (old != NULL) {
 		if (old->deleted) {
 			dtomb--;
 			w->c.tombstones--;
 		} else {
-			if ((rc = index_item(w, old, false)) != 0)
+			if ((rc = unindex_item(w, old)) != 0)
 				goto out;
 			dlive--;
 			w->c.items_total--;
@@ -623,26 +840,26 @@ static int apply_record(wctx *w, const op *o, rec_result *rr)
 	v.mv_data = enc;
 	if ((rc = mdb_put(w->txn, s->db[DB_ITEMS], &k, &v, 0)) != 0)
 		goto out;
-	if (it->deleted) {
+	if (rp->deleted) {
 		dtomb++;
 		w->c.tombstones++;
 	} else {
-		if ((rc = index_item(w, it, true)) != 0)
+		if ((rc = index_entries(w, rp->unit, rp->kind, &rp->ok_key, &b->terms, rp->t0, rp->t1, true)) != 0)
 			goto out;
 		dlive++;
 		w->c.items_total++;
 		if (self)
 			w->c.items_own++;
 	}
-	if ((rc = origin_update(w, it->unit, dlive, dtomb, it->seq)) != 0)
+	if ((rc = origin_update(w, rp->unit, dlive, dtomb, rp->seq)) != 0)
 		goto out;
-	if ((rc = log_append(w, ik, iklen, it->version, &rr->log_seq)) != 0)
+	if ((rc = log_append(w, rp->ik, rp->iklen, rp->version, &rr->log_seq)) != 0)
 		goto out;
 	if (self) {
 		/* A record of our own unit may arrive from a backup or a peer:
 		 * local publishing must continue after it. */
 		uint64_t cur = atomic_load(&s->next_seq);
-		while (cur <= it->seq && !atomic_compare_exchange_weak(&s->next_seq, &cur, it->seq + 1))
+		while (cur <= rp->seq && !atomic_compare_exchange_weak(&s->next_seq, &cur, rp->seq + 1))
 			;
 	}
 	rr->res = EDU_PUT_APPLIED;
@@ -653,7 +870,6 @@ out:
 	free(enc);
 	edu_record_clear(&oldrec);
 	edu_item_free(old);
-	edu_item_free(it);
 	return rc;
 }
 
@@ -717,7 +933,7 @@ static int apply_batch(wctx *w, edu_store_batch *b)
 	for (size_t i = 0; i < b->n_ops && rc == 0; i++) {
 		const op *o = &b->ops[i];
 		switch (o->kind) {
-		case OP_RECORD: rc = apply_record(w, o, &b->res[ri++]); break;
+		case OP_RECORD: rc = apply_record(w, b, o, &b->res[ri++]); break;
 		case OP_BLOB: rc = apply_blob(w, o); break;
 		case OP_META: rc = apply_meta(w, o); break;
 		case OP_TRIM: rc = apply_trim(w, o); break;
@@ -880,15 +1096,74 @@ static void process_group(edu_store *s, edu_store_batch *head)
 	notify_group(head);
 }
 
+/* Drops this process's mapping of the database pages (writer thread, which
+ * alone remaps). The data stays in the page cache and the next read maps it
+ * again with minor faults; without this, every page a query or commit ever
+ * touched counts in the RSS of an idle node (the whole file, as it grows). */
+static void release_map(edu_store *s)
+{
+	/* LMDB does not expose where it mapped the file (me_mapaddr is only set
+	 * with MDB_FIXEDMAP), so find the mapping of the data file by device
+	 * and inode. */
+	mdb_filehandle_t fd;
+	struct stat st;
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return;
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (f == NULL)
+		return;
+	char line[512];
+	while (fgets(line, sizeof line, f) != NULL) {
+		unsigned long lo, hi, off, ino;
+		unsigned maj, min;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &lo, &hi, perms, &off, &maj, &min, &ino) != 7)
+			continue;
+		if (ino != (unsigned long)st.st_ino || makedev(maj, min) != st.st_dev || hi <= lo)
+			continue;
+		if (madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0)
+			edu_log(LOG_DEBUG, "store: madvise: %s", strerror(errno));
+	}
+	fclose(f);
+}
+
+/* Waits for queued batches (mu held). Wakes every STORE_IDLE_MS to see
+ * whether the store went unused for a whole period since it was last used. */
+static void writer_wait(edu_store *s, uint64_t *seen, bool *mapped)
+{
+	while (s->q_head == NULL && !s->closing) {
+		struct timespec dl;
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_sec += STORE_IDLE_MS / 1000;
+		dl.tv_nsec += (long)(STORE_IDLE_MS % 1000) * 1000000L;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&s->work_cv, &s->mu, &dl) != ETIMEDOUT)
+			continue;
+		uint64_t u = atomic_load_explicit(&s->uses, memory_order_relaxed);
+		if (u != *seen) {
+			*seen = u;
+			*mapped = true;
+		} else if (*mapped) {
+			release_map(s);
+			*mapped = false;
+		}
+	}
+}
+
 static void *writer_main(void *arg)
 {
 	edu_store *s = arg;
+	uint64_t seen = atomic_load(&s->uses);
+	bool mapped = true;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (s->q_head == NULL && !s->closing)
-			pthread_cond_wait(&s->work_cv, &s->mu);
+		writer_wait(s, &seen, &mapped);
 		if (s->q_head == NULL)
 			break; /* closing and drained */
+		atomic_fetch_add_explicit(&s->uses, 1, memory_order_relaxed);
 		edu_store_batch *head = s->q_head, *last = head;
 		size_t n = 1, bytes = head->bytes;
 		while (last->next != NULL && n < STORE_GROUP_MAX && bytes + last->next->bytes <= STORE_GROUP_BYTES) {
@@ -1137,17 +1412,17 @@ edu_err edu_store_open(edu_store **out, const edu_store_opts *o)
 	if (pthread_mutex_init(&s->mu, NULL) != 0)
 		goto nomem;
 	s->mu_ok = true;
-	if (pthread_cond_init(&s->work_cv, NULL) != 0)
-		goto nomem;
-	s->work_cv_ok = true;
 	if (pthread_condattr_init(&ca) != 0)
 		goto nomem;
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(&s->log_cv, &ca);
+	rc = pthread_cond_init(&s->work_cv, &ca);
+	if (rc == 0)
+		s->work_cv_ok = true;
+	if (rc == 0 && (rc = pthread_cond_init(&s->log_cv, &ca)) == 0)
+		s->log_cv_ok = true;
 	pthread_condattr_destroy(&ca);
 	if (rc != 0)
 		goto nomem;
-	s->log_cv_ok = true;
 	if (pthread_rwlock_init(&s->map_lock, NULL) != 0)
 		goto nomem;
 	s->map_lock_ok = true;

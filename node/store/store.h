@@ -49,6 +49,14 @@ void edu_store_batch_free(edu_store_batch *b); /* accepts NULL */
 /* Each adder copies its arguments. Operations apply in the order added.
  * put_record refuses records over EDU_RECORD_MAX bytes (EDU_ETOOBIG). */
 edu_err edu_store_batch_put_record(edu_store_batch *b, const edu_record *r);
+/* put_record decodes and validates the item and derives its index keys and
+ * search tokens on the caller's thread (the writer thread only does LMDB
+ * work). A caller that already holds the item r->item encodes, and validated
+ * it with edu_item_validate (a local publish: normalize, validate, encode),
+ * passes it here to skip the decode and second validation. it is borrowed
+ * for the call; a mismatch between it and r->item would index the record
+ * wrongly, so records from anywhere else go through put_record. */
+edu_err edu_store_batch_put_item(edu_store_batch *b, const edu_record *r, const edu_item *it);
 /* Verifies sha256(data) == sha256 when added (EDU_EINVAL on mismatch,
  * EDU_ETOOBIG above EDU_ATTACH_MAX); stored once. */
 edu_err edu_store_batch_put_blob(edu_store_batch *b, const uint8_t sha256[32], const void *data, size_t len);

@@ -84,6 +84,10 @@ struct edu_store {
 	pthread_t writer;
 	store_counters committed; /* writer thread only (after open) */
 
+	/* Bumped by every read handle and commit: the writer releases the map's
+	 * pages from this process when a whole idle period saw no use. */
+	_Atomic uint64_t uses;
+
 	_Atomic uint64_t next_seq;
 	_Atomic uint64_t generation;
 	_Atomic uint64_t commits;
@@ -135,8 +139,11 @@ typedef struct store_terms {
 	} *t;
 	size_t n, cap_n;
 } store_terms;
-/* Appends the tokens of s (folded by node/text). */
+/* Appends the tokens of s (folded by node/text; ASCII words on a fast path
+ * that yields the same set). */
 edu_err store_terms_add_text(store_terms *t, const char *s);
+/* The same through node/text alone (the reference for the fast path). */
+edu_err store_terms_add_text_plain(store_terms *t, const char *s);
 /* Title, summary and body, then sorted and deduplicated. */
 edu_err store_terms_of_item(store_terms *t, const edu_item *it);
 void store_terms_finish(store_terms *t);

@@ -18,6 +18,7 @@ edu_err edu_store_read_begin(edu_store *s, edu_store_rd **out)
 	if (r == NULL)
 		return EDU_ENOMEM;
 	r->s = s;
+	atomic_fetch_add_explicit(&s->uses, 1, memory_order_relaxed);
 	pthread_rwlock_rdlock(&s->map_lock);
 	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r->txn);
 	if (rc != 0) {

@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "store/store.h"
 #include "store/store_internal.h"
+#include "text/text.h"
 
 #define SELF "thcs-an-binh"
 
@@ -1215,6 +1216,169 @@ static void test_bad_input(void **state)
 	edu_store_batch_free(b);
 }
 
+/* A local publish hands the store the item it already validated: stored,
+ * indexed and searchable exactly like put_record, and updates replace it. */
+static void test_put_item(void **state)
+{
+	edu_store *s = open_tmp();
+	edu_item *it = mk(SELF, 1, 1, EDU_KIND_EVENT, 1767225600, "Hội thao học sinh", "Sân vận động Sa Đéc");
+	edu_record r = {0};
+	edu_store_batch *b = NULL;
+	assert_int_equal(edu_item_encode(it, &r.item, &r.item_len), EDU_OK);
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	assert_int_equal(edu_store_batch_put_item(b, &r, NULL), EDU_EINVAL);
+	assert_int_equal(edu_store_batch_put_item(b, &r, it), EDU_OK);
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	assert_int_equal(edu_store_batch_result(b, 0, NULL), EDU_PUT_APPLIED);
+	edu_store_batch_free(b);
+	edu_record_clear(&r);
+	assert_int_equal(search_count(s, "hoi thao"), 1);
+	assert_int_equal(search_count(s, "sa dec"), 1);
+
+	it->version = 2;
+	setstr(&it->title, "Hội khỏe Phù Đổng");
+	assert_int_equal(edu_item_encode(it, &r.item, &r.item_len), EDU_OK);
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	assert_int_equal(edu_store_batch_put_item(b, &r, it), EDU_OK);
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	assert_int_equal(edu_store_batch_result(b, 0, NULL), EDU_PUT_APPLIED);
+	edu_store_batch_free(b);
+	edu_record_clear(&r);
+	assert_int_equal(search_count(s, "hoi thao"), 0);
+	assert_int_equal(search_count(s, "phu dong"), 1);
+	edu_store_rd *rd = NULL;
+	edu_item *got = NULL;
+	assert_int_equal(edu_store_read_begin(s, &rd), EDU_OK);
+	assert_int_equal(edu_store_get(rd, SELF, 1, &got), EDU_OK);
+	assert_string_equal(got->title, "Hội khỏe Phù Đổng");
+	assert_int_equal(got->version, 2);
+	edu_store_read_end(rd);
+	edu_item_free(got);
+	assert_int_equal(stats(s).items_total, 1);
+	check_store(s);
+	edu_item_free(it);
+	edu_store_close(s);
+}
+
+/* KiB of the store's data.mdb mapped into this process (from smaps). */
+static long mapped_kib(const char *dir)
+{
+	char want[128], line[512];
+	snprintf(want, sizeof want, "%s/data.mdb", dir);
+	FILE *f = fopen("/proc/self/smaps", "r");
+	assert_non_null(f);
+	long kib = 0;
+	bool in = false;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long a, b;
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2) {
+			in = strstr(line, want) != NULL;
+			continue;
+		}
+		long v;
+		if (in && sscanf(line, "Rss: %ld kB", &v) == 1)
+			kib += v;
+	}
+	fclose(f);
+	return kib;
+}
+
+/* An idle store gives its mapped pages back; the data stays readable. */
+static void test_idle_release(void **state)
+{
+	edu_store *s = open_tmp();
+	char body[2048];
+	memset(body, 'b', sizeof body - 1);
+	body[sizeof body - 1] = '\0';
+	edu_store_batch *b = NULL;
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	for (uint64_t i = 1; i <= 400; i++) {
+		edu_item *it = mk(SELF, i, 1, EDU_KIND_NEWS, 1767225600 + (int64_t)i, "Bản tin", body);
+		add_item(b, it);
+		edu_item_free(it);
+	}
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	edu_store_batch_free(b);
+	check_store(s); /* reads every page */
+	long busy = mapped_kib(tmpl);
+	assert_true(busy >= 400); /* ~1 MiB of records was just read through the map */
+	long idle = busy;
+	for (int i = 0; i < 40 && idle > busy / 4; i++) {
+		usleep(100 * 1000);
+		idle = mapped_kib(tmpl);
+	}
+	if (idle > busy / 4)
+		fail_msg("still %ld KiB mapped after idling (was %ld)", idle, busy);
+	assert_int_equal(stats(s).items_total, 400);
+	check_store(s);
+	edu_store_close(s);
+}
+
+/* The ASCII fast path of the search tokenizer gives exactly the token set of
+ * node/text's walk, on fixed cases and on random mixes of ASCII and other
+ * characters (marks, compatibility forms, đ, separators outside ASCII). */
+static void terms_same(const char *text)
+{
+	store_terms a = {0}, b = {0};
+	assert_int_equal(store_terms_add_text(&a, text), EDU_OK);
+	assert_int_equal(store_terms_add_text_plain(&b, text), EDU_OK);
+	store_terms_finish(&a);
+	store_terms_finish(&b);
+	if (a.n != b.n)
+		fail_msg("%zu tokens vs %zu for \"%.80s\"", a.n, b.n, text);
+	for (size_t i = 0; i < a.n; i++) {
+		assert_int_equal(a.t[i].len, b.t[i].len);
+		assert_memory_equal(a.buf + a.t[i].off, b.buf + b.t[i].off, a.t[i].len);
+	}
+	store_terms_free(&a);
+	store_terms_free(&b);
+}
+
+static void test_terms_fast(void **state)
+{
+	static const char *const fixed[] = {
+		"", "   ", "Hello, World! hello", "Đồng Tháp – Sở GD&ĐT", "học sinh HỌC SINH hoc sinh",
+		"abc—def ghi_jkl x1y2 3.14 e\xcc\x81t\xcc\x81", "ﬁle ① ½ ＡＢＣ Kelvin\xe2\x84\xaa",
+		"caf\xc3\xa9s and caf\xc3\xa9\xcc\x81", " \xcc\x81x \xcc\x81 y", "tab\there\nnew\r\nline",
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx end",
+		"ệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệ aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"\xef\xb7\xba ok", "A\xc2\xa0" "B", "Ω≈ç√ ∫˜µ≤ 2⁵ x²",
+	};
+	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+		terms_same(fixed[i]);
+	static const char *const parts[] = {
+		"a", "Z", "0", "9", " ", ".", "-", "_", "\t", "đ", "Đ", "ệ", "e\xcc\x82\xcc\xa3", "\xcc\x81", "ﬁ", "①",
+		"½", "Ａ", "—", "\xc2\xa0", "中", "ß", "İ", "K", "\xe2\x80\x8b", "x", "Q", "7",
+	};
+	char buf[600];
+	uint32_t seed = 12345;
+	for (int round = 0; round < 400; round++) {
+		size_t len = 0;
+		int n = (int)(seed % 120);
+		for (int k = 0; k < n; k++) {
+			seed = seed * 1103515245u + 12345u;
+			const char *p = parts[(seed >> 8) % (sizeof parts / sizeof *parts)];
+			size_t pl = strlen(p);
+			if (len + pl >= sizeof buf)
+				break;
+			memcpy(buf + len, p, pl);
+			len += pl;
+		}
+		buf[len] = '\0';
+		seed = seed * 1103515245u + 12345u;
+		terms_same(buf);
+	}
+	/* Past EDU_TEXT_TOKENS_MAX order decides which tokens count. */
+	size_t big = (size_t)EDU_TEXT_TOKENS_MAX * 6 + 100;
+	char *s = malloc(big + 1);
+	assert_non_null(s);
+	size_t len = 0;
+	for (int k = 0; len + 6 < big; k++)
+		len += (size_t)snprintf(s + len, big + 1 - len, k % 3 ? "w%d " : "đ%d ", k % 10000);
+	terms_same(s);
+	free(s);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1232,6 +1396,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+		cmocka_unit_test(test_terms_fast),
+		cmocka_unit_test_setup_teardown(test_put_item, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_release, setup, teardown),
 	};
 	edu_log_set_level(LOG_ERR);
 	if (argc > 1) {

@@ -16,9 +16,13 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include <sodium.h>
+
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "directive/directive.h"
 #include "item.pb-c.h"
+#include "pki/pki.h"
 #include "uplink/wire.h"
 
 #define HELLO_TIMEOUT_MS 3000
@@ -26,11 +30,14 @@
 /* A big batch with blobs may take a while to commit at a loaded parent;
  * re-sending it early would only add load (re-delivery is harmless). */
 #define PUSH_TIMEOUT_MS 15000
+/* A DirSync may carry reports with attachments (EDU_DIR_BATCH_BYTES). */
+#define DIRSYNC_TIMEOUT_MS 15000
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 2000
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 2000
 #define META_ACKED "uplink.acked"
+#define META_CERT_PREFIX "cert." /* written by the aggregator: origins' verified certificates */
 
 enum { ST_CONNECTING, ST_ONLINE, ST_OFFLINE };
 static const char *const state_names[] = {"connecting", "online", "offline"};
@@ -42,14 +49,20 @@ struct edu_uplink {
 	int heartbeat_ms;
 	edu_uplink_collect_fn collect;
 	void *collect_arg;
+	const edu_pki_id *id;       /* NULL: test mode */
+	edu_pki_verifier *verifier;
+	char *parent_unit;          /* expected parent, or NULL */
 
+	/* One handshake at a time: both threads share the pipe it binds. */
+	pthread_mutex_t hs_mu;
 	nng_socket sock;
 	bool sock_open;
 	nng_dialer dialer;
-	nng_ctx push_ctx, hb_ctx;
-	nng_aio *push_aio, *hb_aio;
-	pthread_t push_thr, hb_thr;
-	bool push_started, hb_started;
+	nng_ctx push_ctx, hb_ctx, dir_ctx;
+	nng_aio *push_aio, *hb_aio, *dir_aio;
+	pthread_t push_thr, hb_thr, dir_thr;
+	bool push_started, hb_started, dir_started;
+	struct edu_dir *dirs;
 
 	pthread_mutex_t mu; /* everything below */
 	pthread_cond_t cv;  /* stop and retry waits */
@@ -197,49 +210,144 @@ static edu_err exchange(edu_uplink *u, nng_ctx ctx, nng_aio *aio, nng_msg *req, 
 	return EDU_OK;
 }
 
-/* Says Hello on the current pipe unless this pipe already bound us. */
+/* Checks the parent's side of the handshake: its certificate (chain, dates,
+ * revocation, CN == parent_unit when configured, else CN == the unit it
+ * claims) and its signature over our nonce. */
+static edu_err check_parent(edu_uplink *u, const Edunet__Wire__HelloAck *ack, const uint8_t nonce[EDU_WIRE_NONCE_LEN])
+{
+	uint8_t pub[EDU_PKI_PUB_LEN], msg[EDU_WIRE_SIGNED_MAX];
+	char why[256] = "";
+	size_t n;
+	edu_err rv;
+
+	if (u->parent_unit && strcmp(u->parent_unit, ack->parent_unit) != 0) {
+		edu_log(LOG_ERR, "uplink: parent %s says it is %s, but [uplink] parent_unit is %s; not sending anything",
+		    u->parent_url, ack->parent_unit, u->parent_unit);
+		return EDU_EPERM;
+	}
+	if (ack->challenge.len != EDU_WIRE_NONCE_LEN || ack->cert.len == 0 || ack->nonce_sig.len != EDU_WIRE_SIG_LEN) {
+		edu_log(LOG_ERR, "uplink: parent %s (%s) runs without [tls] identity; this node has one and sends "
+		    "only to an authenticated parent", u->parent_url, ack->parent_unit);
+		return EDU_EPERM;
+	}
+	rv = edu_pki_verify_cert(u->verifier, ack->cert.data, ack->cert.len, ack->parent_unit, pub, why, sizeof why);
+	if (rv != EDU_OK) {
+		edu_log(LOG_ERR, "uplink: parent %s claiming to be %s: certificate refused: %s", u->parent_url,
+		    ack->parent_unit, why);
+		return EDU_EPERM;
+	}
+	n = edu_wire_handshake_msg(msg, EDU_WIRE_HELLO_CTX, u->self_unit, ack->parent_unit, nonce);
+	if (!edu_pki_verify_sig(pub, msg, n, ack->nonce_sig.data)) {
+		edu_log(LOG_ERR, "uplink: parent %s (%s): its signature over our nonce does not verify", u->parent_url,
+		    ack->parent_unit);
+		return EDU_EPERM;
+	}
+	return EDU_OK;
+}
+
+/* Binds the current pipe to our unit unless it already is (see the handshake
+ * in proto/wire.proto). */
 static edu_err ensure_hello(edu_uplink *u, nng_ctx ctx, nng_aio *aio)
 {
-	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL;
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL, *reply2 = NULL;
 	Edunet__Wire__Hello h = EDUNET__WIRE__HELLO__INIT;
+	Edunet__Wire__Auth au = EDUNET__WIRE__AUTH__INIT;
+	uint8_t nonce[EDU_WIRE_NONCE_LEN], msg[EDU_WIRE_SIGNED_MAX], sig[EDU_PKI_SIG_LEN];
+	const uint8_t *der = NULL;
+	size_t der_len = 0;
 	nng_msg *m = NULL;
-	uint32_t pipe_id = 0;
+	uint32_t pipe_id = 0, pipe2 = 0;
 	int code;
 	bool need;
 	edu_err rv;
 
+	pthread_mutex_lock(&u->hs_mu);
 	pthread_mutex_lock(&u->mu);
 	need = u->hello_pipe == 0 || u->hello_pipe != u->cur_pipe;
 	pthread_mutex_unlock(&u->mu);
-	if (!need)
-		return EDU_OK;
+	if (!need) {
+		rv = EDU_OK;
+		goto out;
+	}
 	h.unit = u->self_unit;
 	h.software_version = EDU_SOFTWARE_VERSION;
 	h.wire_version = EDU_WIRE_VERSION;
+	if (u->id) {
+		if ((rv = edu_pki_id_cert_der(u->id, &der, &der_len)) != EDU_OK)
+			goto out;
+		randombytes_buf(nonce, sizeof nonce);
+		h.cert.data = (uint8_t *)der;
+		h.cert.len = der_len;
+		h.nonce.data = nonce;
+		h.nonce.len = sizeof nonce;
+	}
 	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_HELLO;
 	env.hello = &h;
 	if ((rv = edu_wire_to_nng(&env, &m)) != EDU_OK)
-		return rv;
+		goto out;
 	rv = exchange(u, ctx, aio, m, HELLO_TIMEOUT_MS, &reply, &pipe_id, &code);
 	if (rv != EDU_OK) {
 		if (rv == EDU_EPERM)
-			edu_log(LOG_ERR, "uplink: parent %s refused unit %s (check its units registry)", u->parent_url,
+			edu_log(LOG_ERR, "uplink: parent %s refused unit %s (see its answer above)", u->parent_url,
 			    u->self_unit);
-		return rv;
+		goto out;
 	}
 	if (reply->body_case != EDUNET__WIRE__ENVELOPE__BODY_HELLO_ACK) {
 		edu_log(LOG_WARNING, "uplink: parent %s answered Hello with message %d", u->parent_url,
 		    (int)reply->body_case);
-		edu_wire_free(reply);
-		return EDU_EPROTO;
+		rv = EDU_EPROTO;
+		goto out;
 	}
-	edu_log(LOG_INFO, "uplink: parent %s (%s) accepted %s", reply->hello_ack->parent_unit, u->parent_url,
-	    u->self_unit);
-	edu_wire_free(reply);
+	if (!u->id) {
+		if (reply->hello_ack->challenge.len) {
+			edu_log(LOG_ERR, "uplink: parent %s (%s) requires a certificate; configure [tls] on this node",
+			    u->parent_url, reply->hello_ack->parent_unit);
+			rv = EDU_EPERM;
+			goto out;
+		}
+		if (u->parent_unit && strcmp(u->parent_unit, reply->hello_ack->parent_unit) != 0) {
+			edu_log(LOG_ERR, "uplink: parent %s says it is %s, but [uplink] parent_unit is %s", u->parent_url,
+			    reply->hello_ack->parent_unit, u->parent_unit);
+			rv = EDU_EPERM;
+			goto out;
+		}
+	} else {
+		if ((rv = check_parent(u, reply->hello_ack, nonce)) != EDU_OK)
+			goto out;
+		size_t n = edu_wire_handshake_msg(msg, EDU_WIRE_AUTH_CTX, reply->hello_ack->parent_unit, u->self_unit,
+		    reply->hello_ack->challenge.data);
+		edu_pki_sign(u->id, msg, n, sig);
+		au.sig.data = sig;
+		au.sig.len = sizeof sig;
+		env.body_case = EDUNET__WIRE__ENVELOPE__BODY_AUTH;
+		env.auth = &au;
+		if ((rv = edu_wire_to_nng(&env, &m)) != EDU_OK)
+			goto out;
+		rv = exchange(u, ctx, aio, m, HELLO_TIMEOUT_MS, &reply2, &pipe2, &code);
+		if (rv != EDU_OK) {
+			if (rv == EDU_EPERM && code == EDUNET__WIRE__ERROR__CODE__REFUSED)
+				edu_log(LOG_ERR, "uplink: parent %s refused our authentication", u->parent_url);
+			goto out;
+		}
+		if (reply2->body_case != EDUNET__WIRE__ENVELOPE__BODY_AUTH_ACK || pipe2 != pipe_id) {
+			edu_log(LOG_WARNING, "uplink: parent %s answered Auth with message %d", u->parent_url,
+			    (int)reply2->body_case);
+			rv = EDU_EPROTO;
+			goto out;
+		}
+	}
+	edu_log(LOG_INFO, "uplink: parent %s (%s%s) accepted %s", reply->hello_ack->parent_unit, u->parent_url,
+	    u->id ? ", certificate verified" : ", unauthenticated test mode", u->self_unit);
 	pthread_mutex_lock(&u->mu);
 	u->hello_pipe = pipe_id;
 	pthread_mutex_unlock(&u->mu);
-	return EDU_OK;
+	rv = EDU_OK;
+out:
+	pthread_mutex_unlock(&u->hs_mu);
+	edu_wire_free(reply);
+	edu_wire_free(reply2);
+	sodium_memzero(sig, sizeof sig);
+	return rv;
 }
 
 static void forget_hello(edu_uplink *u)
@@ -283,6 +391,11 @@ typedef struct batch {
 	size_t nb;
 	uint64_t upto;
 	size_t bytes;
+	/* One certificate per distinct origin (signed mode only). */
+	ProtobufCBinaryData *certs;
+	uint8_t **cert_bufs;       /* owned copies, NULL for our own (borrowed from id) */
+	char (*origins)[41];
+	size_t ncerts, nori;
 } batch;
 
 static void batch_clear(batch *b)
@@ -298,6 +411,11 @@ static void batch_clear(batch *b)
 	free(b->blob_ptrs);
 	free(b->blob_bufs);
 	free(b->shas);
+	for (i = 0; i < b->ncerts; i++)
+		free(b->cert_bufs[i]);
+	free(b->certs);
+	free(b->cert_bufs);
+	free(b->origins);
 	memset(b, 0, sizeof *b);
 }
 
@@ -308,6 +426,40 @@ static bool batch_has_blob(const batch *b, const uint8_t *sha)
 		if (memcmp(b->shas[i], sha, 32) == 0)
 			return true;
 	return false;
+}
+
+/* Adds the certificate of origin (once per batch): ours from the identity,
+ * others from what our aggregator verified and kept. An origin without a
+ * known certificate travels without one: the parent rejects its records and
+ * says why. */
+static void batch_add_cert(edu_uplink *u, edu_store_rd *rd, batch *b, const char *origin)
+{
+	size_t i;
+	char key[64];
+	char *val = NULL;
+	size_t len = 0;
+	for (i = 0; i < b->nori; i++)
+		if (strcmp(b->origins[i], origin) == 0)
+			return;
+	snprintf(b->origins[b->nori++], sizeof b->origins[0], "%s", origin);
+	if (strcmp(origin, u->self_unit) == 0) {
+		const uint8_t *der;
+		if (edu_pki_id_cert_der(u->id, &der, &len) != EDU_OK)
+			return;
+		b->certs[b->ncerts].data = (uint8_t *)der;
+		b->certs[b->ncerts].len = len;
+		b->cert_bufs[b->ncerts++] = NULL;
+		return;
+	}
+	snprintf(key, sizeof key, META_CERT_PREFIX "%s", origin);
+	if (edu_store_meta_get(rd, key, &val, &len) != EDU_OK) {
+		edu_log(LOG_WARNING, "uplink: no certificate of origin %s here; its records will be refused upstream",
+		    origin);
+		return;
+	}
+	b->certs[b->ncerts].data = (uint8_t *)val;
+	b->certs[b->ncerts].len = len;
+	b->cert_bufs[b->ncerts++] = (uint8_t *)val;
 }
 
 /* Reads the next batch after `after`: records in log order, each followed by
@@ -332,7 +484,11 @@ static edu_err batch_build(edu_uplink *u, uint64_t after, batch *b)
 	b->blob_ptrs = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->blob_ptrs);
 	b->blob_bufs = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->blob_bufs);
 	b->shas = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->shas);
-	if (!b->recs || !b->rec_bufs || !b->blobs || !b->blob_ptrs || !b->blob_bufs || !b->shas) {
+	b->certs = calloc(n, sizeof *b->certs);
+	b->cert_bufs = calloc(n, sizeof *b->cert_bufs);
+	b->origins = calloc(n, sizeof *b->origins);
+	if (!b->recs || !b->rec_bufs || !b->blobs || !b->blob_ptrs || !b->blob_bufs || !b->shas || !b->certs ||
+	    !b->cert_bufs || !b->origins) {
 		rv = EDU_ENOMEM;
 		goto out;
 	}
@@ -346,6 +502,8 @@ static edu_err batch_build(edu_uplink *u, uint64_t after, batch *b)
 			goto out;
 		b->bytes += enc_len;
 		it = edu_wire_item_unpack(e[i].rec.item, e[i].rec.item_len);
+		if (it && u->id && edu_wire_unit_ok(it->unit))
+			batch_add_cert(u, rd, b, it->unit);
 		if (it) {
 			for (j = 0; j < it->n_attachments && !cut; j++) {
 				const ProtobufCBinaryData *sha = &it->attachments[j]->sha256;
@@ -422,8 +580,9 @@ static void log_rejects(edu_uplink *u, const Edunet__Wire__PushAck *a)
 {
 	size_t i;
 	for (i = 0; i < a->n_rejects; i++)
-		edu_log(LOG_ERR, "uplink: parent rejected %s for good (put result %u); it will not travel up",
-		    a->rejects[i]->item_id, a->rejects[i]->result);
+		edu_log(LOG_ERR, "uplink: parent rejected %s for good (%s, put result %u); it will not travel up",
+		    a->rejects[i]->item_id, a->rejects[i]->reason[0] ? a->rejects[i]->reason : "no reason given",
+		    a->rejects[i]->result);
 }
 
 static void *push_main(void *arg)
@@ -471,6 +630,8 @@ static void *push_main(void *arg)
 		push.records = b.recs;
 		push.n_blobs = b.nb;
 		push.blobs = b.blob_ptrs;
+		push.n_certs = b.ncerts;
+		push.certs = b.certs;
 		env.body_case = EDUNET__WIRE__ENVELOPE__BODY_PUSH;
 		env.push = &push;
 		rv = edu_wire_to_nng(&env, &m);
@@ -581,8 +742,18 @@ static void *hb_main(void *arg)
 		}
 		if (rv == EDU_ECLOSED)
 			break;
-		if (rv != EDU_OK)
-			set_state(u, ST_OFFLINE, rv == EDU_ETIMEDOUT ? "no reply within 3 s" : edu_strerror(rv));
+		if (rv != EDU_OK) {
+			bool connected;
+			pthread_mutex_lock(&u->mu);
+			connected = u->cur_pipe != 0;
+			pthread_mutex_unlock(&u->mu);
+			/* nng does not report a failed TLS handshake; say what it may be */
+			set_state(u, ST_OFFLINE, rv != EDU_ETIMEDOUT ? edu_strerror(rv)
+			    : connected ? "no reply within 3 s"
+			    : strncmp(u->parent_url, "tls+", 4) == 0
+			    ? "no connection (parent down, or the TLS handshake failed: check [tls] ca and certificates)"
+			    : "no connection (parent down?)");
+		}
 		if (wait_ms(u, u->heartbeat_ms - (edu_time_mono_ms() - t0)))
 			break;
 	}
@@ -590,6 +761,82 @@ out:
 	free(st);
 	free(pb);
 	free(pbp);
+	return NULL;
+}
+
+/* ---- directives ------------------------------------------------------- */
+
+/* One DirSync exchange: our queued receipt events up, the parent's new
+ * directives for our subtree down (committed before the cursor moves).
+ * Returns EDU_OK when the parent answered. *more: call again at once. */
+static edu_err dir_sync_once(edu_uplink *u, bool *more)
+{
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL;
+	Edunet__Wire__DirSync req;
+	nng_msg *m = NULL;
+	uint64_t upto = 0;
+	int code = 0;
+	edu_err rv;
+
+	*more = false;
+	if ((rv = edu_dir_sync_build(u->dirs, &req, &upto)) != EDU_OK) {
+		edu_log(LOG_ERR, "uplink: reading the directive store failed: %s", edu_strerror(rv));
+		return rv;
+	}
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC;
+	env.dir_sync = &req;
+	rv = edu_wire_to_nng(&env, &m);
+	size_t n_sent = req.n_receipts;
+	edu_dir_sync_free(&req);
+	if (rv != EDU_OK)
+		return rv;
+	rv = exchange(u, u->dir_ctx, u->dir_aio, m, DIRSYNC_TIMEOUT_MS, &reply, NULL, &code);
+	if (rv != EDU_OK) {
+		if (code == EDUNET__WIRE__ERROR__CODE__NOT_BOUND)
+			forget_hello(u);
+		return rv;
+	}
+	if (reply->body_case != EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC_ACK) {
+		edu_log(LOG_WARNING, "uplink: parent answered a directive sync with message %d", (int)reply->body_case);
+		edu_wire_free(reply);
+		return EDU_EPROTO;
+	}
+	if (reply->dir_sync_ack->receipts_refused)
+		edu_log(LOG_ERR, "uplink: parent refused %u receipt event(s) for good (see its log)",
+		    reply->dir_sync_ack->receipts_refused);
+	rv = edu_dir_sync_apply(u->dirs, reply->dir_sync_ack, upto, n_sent);
+	if (rv == EDU_OK)
+		*more = reply->dir_sync_ack->n_directives > 0 || n_sent >= EDU_DIR_BATCH_RECORDS;
+	else
+		edu_log(LOG_ERR, "uplink: storing directives from the parent failed: %s", edu_strerror(rv));
+	edu_wire_free(reply);
+	return rv;
+}
+
+static void *dir_main(void *arg)
+{
+	edu_uplink *u = arg;
+	uint64_t gen = 0;
+	int64_t backoff = RETRY_MIN_MS;
+	while (!stopping(u)) {
+		bool more = false;
+		edu_err rv = ensure_hello(u, u->dir_ctx, u->dir_aio);
+		if (rv == EDU_OK)
+			rv = dir_sync_once(u, &more);
+		if (rv == EDU_ECLOSED || stopping(u))
+			break;
+		if (rv != EDU_OK) {
+			if (wait_ms(u, backoff))
+				break;
+			backoff = backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2;
+			continue;
+		}
+		backoff = RETRY_MIN_MS;
+		if (more)
+			continue;
+		/* Poll the parent every heartbeat; go at once when we queue a receipt. */
+		edu_dir_wait(u->dirs, &gen, u->heartbeat_ms);
+	}
 	return NULL;
 }
 
@@ -645,11 +892,20 @@ edu_err edu_uplink_start(edu_uplink **out, const edu_uplink_opts *o)
 	u->heartbeat_ms = o->heartbeat_ms > 0 ? o->heartbeat_ms : 1000;
 	u->collect = o->collect;
 	u->collect_arg = o->collect_arg;
+	u->id = o->id;
+	u->verifier = o->verifier;
+	u->dirs = o->dirs;
+	pthread_mutex_init(&u->hs_mu, NULL);
 	u->state = ST_CONNECTING;
 	u->self_unit = strdup(o->self_unit);
 	u->parent_url = strdup(o->parent_url);
-	if (!u->self_unit || !u->parent_url) {
+	if (!u->self_unit || !u->parent_url || (o->parent_unit && !(u->parent_unit = strdup(o->parent_unit)))) {
 		rv = EDU_ENOMEM;
+		goto out;
+	}
+	if (u->id && !u->verifier) {
+		edu_log(LOG_ERR, "uplink: an identity needs a verifier for the parent's certificate");
+		rv = EDU_EINVAL;
 		goto out;
 	}
 	if ((rv = load_acked(u->store, &u->acked)) != EDU_OK)
@@ -667,9 +923,26 @@ edu_err edu_uplink_start(edu_uplink **out, const edu_uplink_opts *o)
 	NNG_TRY(nng_ctx_open(&u->hb_ctx, u->sock));
 	NNG_TRY(nng_aio_alloc(&u->push_aio, NULL, NULL));
 	NNG_TRY(nng_aio_alloc(&u->hb_aio, NULL, NULL));
+	if (u->dirs) {
+		NNG_TRY(nng_ctx_open(&u->dir_ctx, u->sock));
+		NNG_TRY(nng_aio_alloc(&u->dir_aio, NULL, NULL));
+	}
 	NNG_TRY(nng_dialer_create(&u->dialer, u->sock, u->parent_url));
-	if ((rv = edu_wire_tls_setup_dialer(u->dialer, u->parent_url, o->tls_ca, o->tls_cert, o->tls_key)) != EDU_OK)
-		goto out;
+	if (strncmp(u->parent_url, "tls+", 4) == 0) {
+		nng_tls_config *cfg = NULL;
+		char why[256] = "";
+		if ((rv = edu_pki_nng_tls(&cfg, NNG_TLS_MODE_CLIENT, o->tls_ca, o->tls_cert, o->tls_key, why,
+		    sizeof why)) != EDU_OK) {
+			edu_log(LOG_ERR, "uplink: TLS for %s: %s", u->parent_url, why);
+			goto out;
+		}
+		int r = nng_dialer_set_ptr(u->dialer, NNG_OPT_TLS_CONFIG, cfg);
+		nng_tls_config_free(cfg); /* the dialer holds its own reference */
+		NNG_TRY(r);
+	} else {
+		edu_log(LOG_WARNING, "uplink: %s is plain tcp://: the link is not encrypted (test/demo only)",
+		    u->parent_url);
+	}
 	/* Non-blocking: an absent parent is retried forever with backoff. */
 	NNG_TRY(nng_dialer_start(u->dialer, NNG_FLAG_NONBLOCK));
 	if (pthread_create(&u->push_thr, NULL, push_main, u) != 0) {
@@ -682,6 +955,13 @@ edu_err edu_uplink_start(edu_uplink **out, const edu_uplink_opts *o)
 		goto out;
 	}
 	u->hb_started = true;
+	if (u->dirs) {
+		if (pthread_create(&u->dir_thr, NULL, dir_main, u) != 0) {
+			rv = EDU_ENOMEM;
+			goto out;
+		}
+		u->dir_started = true;
+	}
 	edu_log(LOG_INFO, "uplink: %s replicating to %s from log position %" PRIu64, u->self_unit, u->parent_url,
 	    u->acked);
 out:
@@ -708,10 +988,17 @@ void edu_uplink_stop(edu_uplink *u)
 		pthread_join(u->push_thr, NULL);
 	if (u->hb_started)
 		pthread_join(u->hb_thr, NULL);
+	if (u->dir_started) {
+		edu_dir_wake(u->dirs); /* its wait is on the directive store, not on u->cv */
+		pthread_join(u->dir_thr, NULL);
+	}
+	nng_aio_free(u->dir_aio);
 	nng_aio_free(u->push_aio);
 	nng_aio_free(u->hb_aio);
 	free(u->self_unit);
 	free(u->parent_url);
+	free(u->parent_unit);
+	pthread_mutex_destroy(&u->hs_mu);
 	pthread_cond_destroy(&u->cv);
 	pthread_mutex_destroy(&u->mu);
 	free(u);

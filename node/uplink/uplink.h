@@ -25,6 +25,7 @@ typedef struct edu_node_status {
 	int64_t oldest_unacked_ms; /* commit time of the oldest unacked change, 0 if none */
 	int64_t last_ack_ms;   /* when the parent last acknowledged, 0 if never */
 	int64_t reported_ms;   /* when the unit produced this status (its clock) */
+	uint64_t rejected_total; /* records its downlink rejected since start (signature, origin, conflict...) */
 } edu_node_status;
 
 /* Fills out[0..max) with the statuses to send up (this node's own first, then
@@ -32,12 +33,25 @@ typedef struct edu_node_status {
  * heartbeat thread. */
 typedef size_t (*edu_uplink_collect_fn)(edu_node_status *out, size_t max, void *arg);
 
+struct edu_dir;
+
 typedef struct edu_uplink_opts {
 	edu_store *store;          /* borrowed; must outlive the uplink */
 	const char *self_unit;
 	const char *parent_url;    /* tcp://HOST:PORT or tls+tcp://HOST:PORT */
-	const char *tls_ca, *tls_cert, *tls_key; /* PEM paths; NULL for tcp:// */
+	/* Identity (SPEC §6.5). id NULL: test/demo mode (no [tls], tcp:// only):
+	 * the Hello carries no certificate and records travel unsigned. With id,
+	 * verifier is required: the parent's certificate is checked (and its CN
+	 * against parent_unit when set). Both borrowed, must outlive the uplink. */
+	const struct edu_pki_id *id;
+	struct edu_pki_verifier *verifier;
+	const char *parent_unit;   /* expected parent unit id, or NULL */
+	const char *tls_ca, *tls_cert, *tls_key; /* PEM paths: required for tls+tcp:// */
 	int heartbeat_ms;          /* 0: 1000 */
+	/* Directives (node/directive), borrowed, may be NULL: synced on their own
+	 * req context and thread every heartbeat_ms and at once when a receipt
+	 * event is queued. */
+	struct edu_dir *dirs;
 	edu_uplink_collect_fn collect;
 	void *collect_arg;
 } edu_uplink_opts;

@@ -110,20 +110,44 @@ static edu_err check_body(const edu_wire_msg *m, char *why, size_t whylen)
 			why_set(why, whylen, "hello: bad software version");
 			return EDU_EPROTO;
 		}
-		if (h->challenge_sig.len > EDU_WIRE_SIG_MAX) {
-			why_set(why, whylen, "hello: challenge signature too long");
+		if (h->cert.len > EDU_WIRE_CERT_MAX) {
+			why_set(why, whylen, "hello: certificate of %zu bytes (max %d)", h->cert.len, EDU_WIRE_CERT_MAX);
 			return EDU_ETOOBIG;
+		}
+		if (h->nonce.len != 0 && h->nonce.len != EDU_WIRE_NONCE_LEN) {
+			why_set(why, whylen, "hello: nonce of %zu bytes", h->nonce.len);
+			return EDU_EPROTO;
+		}
+		if ((h->cert.len == 0) != (h->nonce.len == 0)) {
+			why_set(why, whylen, "hello: a certificate comes with a nonce");
+			return EDU_EPROTO;
 		}
 		return EDU_OK;
 	}
+	case EDUNET__WIRE__ENVELOPE__BODY_AUTH:
+		if (m->auth->sig.len != EDU_WIRE_SIG_LEN) {
+			why_set(why, whylen, "auth: signature of %zu bytes", m->auth->sig.len);
+			return EDU_EPROTO;
+		}
+		return EDU_OK;
+	case EDUNET__WIRE__ENVELOPE__BODY_AUTH_ACK:
+		return EDU_OK;
 	case EDUNET__WIRE__ENVELOPE__BODY_HELLO_ACK:
 		if (!edu_wire_unit_ok(m->hello_ack->parent_unit)) {
 			why_set(why, whylen, "hello_ack: bad parent unit id");
 			return EDU_EPROTO;
 		}
-		if (m->hello_ack->challenge.len > EDU_WIRE_SIG_MAX) {
-			why_set(why, whylen, "hello_ack: challenge too long");
+		if (m->hello_ack->challenge.len != 0 && m->hello_ack->challenge.len != EDU_WIRE_NONCE_LEN) {
+			why_set(why, whylen, "hello_ack: challenge of %zu bytes", m->hello_ack->challenge.len);
+			return EDU_EPROTO;
+		}
+		if (m->hello_ack->cert.len > EDU_WIRE_CERT_MAX) {
+			why_set(why, whylen, "hello_ack: certificate of %zu bytes", m->hello_ack->cert.len);
 			return EDU_ETOOBIG;
+		}
+		if (m->hello_ack->nonce_sig.len != 0 && m->hello_ack->nonce_sig.len != EDU_WIRE_SIG_LEN) {
+			why_set(why, whylen, "hello_ack: nonce signature of %zu bytes", m->hello_ack->nonce_sig.len);
+			return EDU_EPROTO;
 		}
 		return EDU_OK;
 	case EDUNET__WIRE__ENVELOPE__BODY_PUSH: {
@@ -135,6 +159,16 @@ static edu_err check_body(const edu_wire_msg *m, char *why, size_t whylen)
 		if (p->n_blobs > EDU_WIRE_BLOBS_MAX) {
 			why_set(why, whylen, "push: %zu blobs (max %d)", p->n_blobs, EDU_WIRE_BLOBS_MAX);
 			return EDU_ETOOBIG;
+		}
+		if (p->n_certs > EDU_WIRE_CERTS_MAX) {
+			why_set(why, whylen, "push: %zu certificates (max %d)", p->n_certs, EDU_WIRE_CERTS_MAX);
+			return EDU_ETOOBIG;
+		}
+		for (i = 0; i < p->n_certs; i++) {
+			if (p->certs[i].len == 0 || p->certs[i].len > EDU_WIRE_CERT_MAX) {
+				why_set(why, whylen, "push: certificate %zu has %zu bytes", i, p->certs[i].len);
+				return p->certs[i].len ? EDU_ETOOBIG : EDU_EPROTO;
+			}
 		}
 		if (p->n_records > 0 && p->upto == 0) {
 			why_set(why, whylen, "push: records without a log position");
@@ -166,7 +200,8 @@ static edu_err check_body(const edu_wire_msg *m, char *why, size_t whylen)
 			return EDU_ETOOBIG;
 		}
 		for (i = 0; i < a->n_rejects; i++) {
-			if (!text_ok(a->rejects[i]->item_id, EDU_ITEM_ID_MAX) || a->rejects[i]->index >= EDU_WIRE_RECORDS_MAX) {
+			if (!text_ok(a->rejects[i]->item_id, EDU_ITEM_ID_MAX) || a->rejects[i]->index >= EDU_WIRE_RECORDS_MAX ||
+			    !text_ok(a->rejects[i]->reason, EDU_WIRE_TEXT_MAX)) {
 				why_set(why, whylen, "push_ack: reject %zu malformed", i);
 				return EDU_EPROTO;
 			}
@@ -191,6 +226,33 @@ static edu_err check_body(const edu_wire_msg *m, char *why, size_t whylen)
 	}
 	case EDUNET__WIRE__ENVELOPE__BODY_HEARTBEAT_ACK:
 		return EDU_OK;
+	case EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC: {
+		const Edunet__Wire__DirSync *d = m->dir_sync;
+		if (d->n_receipts > EDU_WIRE_DIR_RECORDS_MAX) {
+			why_set(why, whylen, "dir_sync: %zu receipts (max %d)", d->n_receipts, EDU_WIRE_DIR_RECORDS_MAX);
+			return EDU_ETOOBIG;
+		}
+		for (i = 0; i < d->n_receipts; i++)
+			if (d->receipts[i].len == 0) {
+				why_set(why, whylen, "dir_sync: receipt %zu empty", i);
+				return EDU_EPROTO;
+			}
+		return EDU_OK;
+	}
+	case EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC_ACK: {
+		const Edunet__Wire__DirSyncAck *d = m->dir_sync_ack;
+		if (d->n_directives > EDU_WIRE_DIR_RECORDS_MAX) {
+			why_set(why, whylen, "dir_sync_ack: %zu directives (max %d)", d->n_directives,
+			    EDU_WIRE_DIR_RECORDS_MAX);
+			return EDU_ETOOBIG;
+		}
+		for (i = 0; i < d->n_directives; i++)
+			if (d->directives[i].len == 0) {
+				why_set(why, whylen, "dir_sync_ack: directive %zu empty", i);
+				return EDU_EPROTO;
+			}
+		return EDU_OK;
+	}
 	case EDUNET__WIRE__ENVELOPE__BODY_ERROR:
 		if (!text_ok(m->error->message, EDU_WIRE_TEXT_MAX)) {
 			why_set(why, whylen, "error: message too long or not printable");
@@ -316,6 +378,7 @@ void edu_wire_status_to_pb(const edu_node_status *s, int64_t now_ms, Edunet__Wir
 	pb->items_own = s->items_own;
 	pb->uplink_state = (char *)s->uplink_state;
 	pb->backlog = s->backlog;
+	pb->rejected_total = s->rejected_total;
 	pb->oldest_unacked_age_ms = s->oldest_unacked_ms > 0 && now_ms > s->oldest_unacked_ms
 	    ? now_ms - s->oldest_unacked_ms : 0;
 	pb->last_ack_age_ms = s->last_ack_ms > 0 ? (now_ms > s->last_ack_ms ? now_ms - s->last_ack_ms : 0) : -1;
@@ -339,123 +402,31 @@ void edu_wire_status_from_pb(const Edunet__Wire__NodeStatus *pb, int64_t now_ms,
 	s->items_total = pb->items_total;
 	s->items_own = pb->items_own;
 	s->backlog = pb->backlog;
+	s->rejected_total = pb->rejected_total;
 	s->oldest_unacked_ms = pb->oldest_unacked_age_ms > 0 ? now_ms - pb->oldest_unacked_age_ms : 0;
 	s->last_ack_ms = pb->last_ack_age_ms >= 0 ? now_ms - pb->last_ack_age_ms : 0;
 	s->reported_ms = now_ms - pb->age_ms;
 }
 
-/* ---- TLS ---------------------------------------------------------------- */
+/* ---- handshake -------------------------------------------------------------- */
 
-#include <nng/supplemental/tls/tls.h>
-
-#define PEM_MAX (1024 * 1024)
-
-static char *read_pem(const char *path)
+size_t edu_wire_handshake_msg(uint8_t *out, const char *ctx, const char *a, const char *b,
+    const uint8_t nonce[EDU_WIRE_NONCE_LEN])
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t n;
-	if (!f) {
-		edu_log(LOG_ERR, "tls: cannot open %s", path);
-		return NULL;
-	}
-	buf = malloc(PEM_MAX + 1);
-	if (!buf) {
-		fclose(f);
-		return NULL;
-	}
-	n = fread(buf, 1, PEM_MAX + 1, f);
-	fclose(f);
-	if (n == 0 || n > PEM_MAX) {
-		edu_log(LOG_ERR, "tls: %s is empty or larger than %d bytes", path, PEM_MAX);
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
-static edu_err tls_config(nng_tls_config **out, nng_tls_mode mode, const char *ca, const char *cert,
-    const char *key, const char *crl)
-{
-	nng_tls_config *cfg = NULL;
-	char *ca_pem = NULL, *crl_pem = NULL, *cert_pem = NULL, *key_pem = NULL;
-	edu_err rv = EDU_EINVAL;
-	int r;
-
-	*out = NULL;
-	if (!ca || !cert || !key) {
-		edu_log(LOG_ERR, "tls: tls+tcp:// needs [tls] ca, cert and key");
-		return EDU_EINVAL;
-	}
-	if (!(ca_pem = read_pem(ca)) || !(cert_pem = read_pem(cert)) || !(key_pem = read_pem(key)) ||
-	    (crl && !(crl_pem = read_pem(crl))))
-		goto out;
-	if ((r = nng_tls_config_alloc(&cfg, mode)) != 0 ||
-	    (r = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED)) != 0) {
-		edu_log(LOG_ERR, "tls: %s", nng_strerror(r));
-		rv = edu_err_from_nng(r);
-		goto out;
-	}
-	if ((r = nng_tls_config_ca_chain(cfg, ca_pem, crl_pem)) != 0) {
-		edu_log(LOG_ERR, "tls: CA %s%s%s: %s", ca, crl ? " / CRL " : "", crl ? crl : "", nng_strerror(r));
-		rv = EDU_ECRYPTO;
-		goto out;
-	}
-	if ((r = nng_tls_config_own_cert(cfg, cert_pem, key_pem, NULL)) != 0) {
-		edu_log(LOG_ERR, "tls: certificate %s / key %s: %s", cert, key, nng_strerror(r));
-		rv = EDU_ECRYPTO;
-		goto out;
-	}
-	*out = cfg;
-	cfg = NULL;
-	rv = EDU_OK;
-out:
-	if (cfg)
-		nng_tls_config_free(cfg);
-	free(ca_pem);
-	free(crl_pem);
-	free(cert_pem);
-	if (key_pem) {
-		memset(key_pem, 0, strlen(key_pem));
-		free(key_pem);
-	}
-	return rv;
-}
-
-static int is_tls(const char *url)
-{
-	return strncmp(url, "tls+", 4) == 0;
-}
-
-edu_err edu_wire_tls_setup_dialer(nng_dialer d, const char *url, const char *ca, const char *cert,
-    const char *key)
-{
-	nng_tls_config *cfg;
-	edu_err rv;
-	int r;
-	if (!is_tls(url))
-		return EDU_OK;
-	if ((rv = tls_config(&cfg, NNG_TLS_MODE_CLIENT, ca, cert, key, NULL)) != EDU_OK)
-		return rv;
-	r = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
-	nng_tls_config_free(cfg); /* the dialer holds its own reference */
-	return r ? edu_err_from_nng(r) : EDU_OK;
-}
-
-edu_err edu_wire_tls_setup_listener(nng_listener l, const char *url, const char *ca, const char *cert,
-    const char *key, const char *crl)
-{
-	nng_tls_config *cfg;
-	edu_err rv;
-	int r;
-	if (!is_tls(url))
-		return EDU_OK;
-	if ((rv = tls_config(&cfg, NNG_TLS_MODE_SERVER, ca, cert, key, crl)) != EDU_OK)
-		return rv;
-	r = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg);
-	nng_tls_config_free(cfg);
-	return r ? edu_err_from_nng(r) : EDU_OK;
+	size_t n = 0, l;
+	l = strlen(ctx);
+	memcpy(out + n, ctx, l);
+	n += l;
+	l = strnlen(a, 40);
+	memcpy(out + n, a, l);
+	n += l;
+	out[n++] = 0;
+	l = strnlen(b, 40);
+	memcpy(out + n, b, l);
+	n += l;
+	out[n++] = 0;
+	memcpy(out + n, nonce, EDU_WIRE_NONCE_LEN);
+	return n + EDU_WIRE_NONCE_LEN;
 }
 
 Edunet__Item *edu_wire_item_unpack(const uint8_t *buf, size_t len)

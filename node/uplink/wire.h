@@ -26,8 +26,15 @@
 #define EDU_WIRE_RECORDS_MAX 4096
 #define EDU_WIRE_BLOBS_MAX 512
 #define EDU_WIRE_STATUSES_MAX 16384
+#define EDU_WIRE_DIR_RECORDS_MAX 256 /* DirSync.receipts, DirSyncAck.directives */
 #define EDU_WIRE_TEXT_MAX 1024     /* Error.message, Hello.software_version */
-#define EDU_WIRE_SIG_MAX 512       /* Hello.challenge_sig, HelloAck.challenge */
+#define EDU_WIRE_CERT_MAX 8192     /* bytes of one DER certificate (== EDU_PKI_CERT_MAX) */
+#define EDU_WIRE_CERTS_MAX 4096    /* Push.certs: at most one per record */
+#define EDU_WIRE_NONCE_LEN 32      /* Hello.nonce, HelloAck.challenge: 0 or exactly this */
+#define EDU_WIRE_SIG_LEN 64        /* Ed25519: HelloAck.nonce_sig, Auth.sig */
+/* Domain-separation prefixes of the handshake signatures (proto/wire.proto). */
+#define EDU_WIRE_HELLO_CTX "edunet-hello-v1"
+#define EDU_WIRE_AUTH_CTX "edunet-auth-v1"
 /* Unpacking allocates at most this many bytes per input byte (plus a
  * constant): protobuf-c expands tiny sub-messages into large structs, so a
  * hostile 64 MiB message of empty statuses must not cost gigabytes. */
@@ -56,15 +63,12 @@ edu_err edu_wire_error_nng(nng_msg **out, Edunet__Wire__Error__Code code, const 
 void edu_wire_status_to_pb(const edu_node_status *s, int64_t now_ms, Edunet__Wire__NodeStatus *pb);
 void edu_wire_status_from_pb(const Edunet__Wire__NodeStatus *pb, int64_t now_ms, edu_node_status *s);
 
-/* Transport security, chosen by the URL: for tls+tcp:// the dialer (child)
- * or listener (parent) gets a TLS config with the node's certificate and key
- * and requires the peer's certificate to chain to ca (and not be in crl when
- * given); for tcp:// nothing is done. Files are PEM; errors are logged with
- * their path. */
-edu_err edu_wire_tls_setup_dialer(nng_dialer d, const char *url, const char *ca, const char *cert,
-    const char *key);
-edu_err edu_wire_tls_setup_listener(nng_listener l, const char *url, const char *ca, const char *cert,
-    const char *key, const char *crl);
+/* The bytes a handshake signature covers: ctx || a || 0 || b || 0 || nonce
+ * (see proto/wire.proto). out must hold EDU_WIRE_SIGNED_MAX bytes; returns
+ * the length. a and b are unit ids (checked by the codec). */
+#define EDU_WIRE_SIGNED_MAX (32 + 2 * 41 + EDU_WIRE_NONCE_LEN)
+size_t edu_wire_handshake_msg(uint8_t *out, const char *ctx, const char *a, const char *b,
+    const uint8_t nonce[EDU_WIRE_NONCE_LEN]);
 
 /* Unpacks an Item (proto/item.proto) from a record's bytes with the same
  * allocation budget as messages; NULL when undecodable. Free with

@@ -92,6 +92,7 @@ static void roundtrip_status(void **state)
 	s.items_total = 1000;
 	s.items_own = 10;
 	s.backlog = 5;
+	s.rejected_total = 3;
 	s.oldest_unacked_ms = 1000000 - 3000;
 	s.last_ack_ms = 1000000 - 100;
 	s.reported_ms = 1000000 - 400;
@@ -110,6 +111,7 @@ static void roundtrip_status(void **state)
 	assert_string_equal(back.uplink_state, "online");
 	assert_int_equal(back.items_total, 1000);
 	assert_int_equal(back.backlog, 5);
+	assert_int_equal(back.rejected_total, 3);
 	assert_int_equal(back.reported_ms, 1005000 - 400);
 	assert_int_equal(back.oldest_unacked_ms, 1005000 - 3000);
 	assert_int_equal(back.last_ack_ms, 1005000 - 100);
@@ -371,6 +373,138 @@ static void budget(void **state)
 	free(p);
 }
 
+/* Decodes env; expects rv (and, for EDU_OK, frees the result). */
+static void expect_decode(edu_wire_msg *env, edu_err want)
+{
+	edu_wire_msg *d = NULL;
+	size_t len;
+	char why[200] = "";
+	uint8_t *p = pack(env, &len);
+	edu_err rv = edu_wire_decode(p, len, &d, why, sizeof why);
+	if (rv != want)
+		fail_msg("decode gave %d (want %d): %s", (int)rv, (int)want, why);
+	edu_wire_free(d);
+	free(p);
+}
+
+/* The identity handshake: certificate and nonce together, exact lengths. */
+static void handshake(void **state)
+{
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT;
+	Edunet__Wire__Hello h = EDUNET__WIRE__HELLO__INIT;
+	Edunet__Wire__HelloAck ack = EDUNET__WIRE__HELLO_ACK__INIT;
+	Edunet__Wire__Auth au = EDUNET__WIRE__AUTH__INIT;
+	static uint8_t cert[EDU_WIRE_CERT_MAX + 1], nonce[EDU_WIRE_NONCE_LEN + 1], sig[EDU_WIRE_SIG_LEN + 1];
+	uint8_t m1[EDU_WIRE_SIGNED_MAX], m2[EDU_WIRE_SIGNED_MAX];
+	size_t n1, n2;
+	h.unit = "th-a1";
+	h.software_version = "0.1.0";
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_HELLO;
+	env.hello = &h;
+	h.cert.data = cert;
+	h.cert.len = 500;
+	h.nonce.data = nonce;
+	h.nonce.len = EDU_WIRE_NONCE_LEN;
+	expect_decode(&env, EDU_OK);
+	h.nonce.len = 31;
+	expect_decode(&env, EDU_EPROTO);
+	h.nonce.len = 0; /* a certificate without a nonce */
+	expect_decode(&env, EDU_EPROTO);
+	h.nonce.len = EDU_WIRE_NONCE_LEN;
+	h.cert.len = EDU_WIRE_CERT_MAX + 1;
+	expect_decode(&env, EDU_ETOOBIG);
+	h.cert.len = 0;
+	h.nonce.len = 0; /* test mode */
+	expect_decode(&env, EDU_OK);
+
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_HELLO_ACK;
+	env.hello_ack = &ack;
+	ack.parent_unit = "pgd-a";
+	ack.challenge.data = nonce;
+	ack.challenge.len = EDU_WIRE_NONCE_LEN;
+	ack.nonce_sig.data = sig;
+	ack.nonce_sig.len = EDU_WIRE_SIG_LEN;
+	ack.cert.data = cert;
+	ack.cert.len = 100;
+	expect_decode(&env, EDU_OK);
+	ack.nonce_sig.len = 63;
+	expect_decode(&env, EDU_EPROTO);
+	ack.nonce_sig.len = EDU_WIRE_SIG_LEN;
+	ack.challenge.len = 16;
+	expect_decode(&env, EDU_EPROTO);
+
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_AUTH;
+	env.auth = &au;
+	au.sig.data = sig;
+	au.sig.len = EDU_WIRE_SIG_LEN;
+	expect_decode(&env, EDU_OK);
+	au.sig.len = 0;
+	expect_decode(&env, EDU_EPROTO);
+
+	/* what is signed binds both units and the context: no swapping them */
+	memset(nonce, 7, sizeof nonce);
+	n1 = edu_wire_handshake_msg(m1, EDU_WIRE_AUTH_CTX, "pgd-a", "th-a1", nonce);
+	n2 = edu_wire_handshake_msg(m2, EDU_WIRE_AUTH_CTX, "pgd-at", "h-a1", nonce);
+	assert_int_equal(n1, strlen(EDU_WIRE_AUTH_CTX) + 5 + 1 + 5 + 1 + EDU_WIRE_NONCE_LEN);
+	assert_true(n1 != n2 || memcmp(m1, m2, n1) != 0);
+	n2 = edu_wire_handshake_msg(m2, EDU_WIRE_HELLO_CTX, "pgd-a", "th-a1", nonce);
+	assert_true(n1 != n2 || memcmp(m1, m2, n1) != 0);
+	n2 = edu_wire_handshake_msg(m2, EDU_WIRE_AUTH_CTX, "ab-cdefghijklmnopqrstuvwxyz0123456789abcd",
+	    "ab-cdefghijklmnopqrstuvwxyz0123456789abcd", nonce);
+	assert_true(n2 <= EDU_WIRE_SIGNED_MAX);
+}
+
+/* Push.certs and Reject.reason limits. */
+static void certs_and_reasons(void **state)
+{
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT;
+	Edunet__Wire__Push push = EDUNET__WIRE__PUSH__INIT;
+	Edunet__Wire__PushAck ack = EDUNET__WIRE__PUSH_ACK__INIT;
+	Edunet__Wire__Reject rj = EDUNET__WIRE__REJECT__INIT, *rjs[1] = {&rj};
+	static uint8_t cert[EDU_WIRE_CERT_MAX + 1];
+	static char reason[EDU_WIRE_TEXT_MAX + 10];
+	ProtobufCBinaryData certs[2];
+	ProtobufCBinaryData *many;
+	size_t i;
+	certs[0].data = cert;
+	certs[0].len = 300;
+	certs[1].data = cert;
+	certs[1].len = 0;
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_PUSH;
+	env.push = &push;
+	push.n_certs = 1;
+	push.certs = certs;
+	expect_decode(&env, EDU_OK);
+	push.n_certs = 2; /* an empty certificate */
+	expect_decode(&env, EDU_EPROTO);
+	certs[1].len = EDU_WIRE_CERT_MAX + 1;
+	expect_decode(&env, EDU_ETOOBIG);
+	many = calloc(EDU_WIRE_CERTS_MAX + 1, sizeof *many);
+	assert_non_null(many);
+	for (i = 0; i <= EDU_WIRE_CERTS_MAX; i++) {
+		many[i].data = cert;
+		many[i].len = 1;
+	}
+	push.n_certs = EDU_WIRE_CERTS_MAX + 1;
+	push.certs = many;
+	expect_decode(&env, EDU_ETOOBIG);
+	free(many);
+
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_PUSH_ACK;
+	env.push_ack = &ack;
+	ack.acked = 5;
+	ack.n_rejects = 1;
+	ack.rejects = rjs;
+	rj.item_id = "th-a1:2";
+	rj.reason = "origin signature of th-a1 does not verify over the item";
+	expect_decode(&env, EDU_OK);
+	memset(reason, 'x', sizeof reason - 1);
+	rj.reason = reason;
+	expect_decode(&env, EDU_EPROTO);
+	rj.reason = "bad\nline";
+	expect_decode(&env, EDU_EPROTO);
+}
+
 static void unit_ids(void **state)
 {
 	assert_true(edu_wire_unit_ok("so-dongthap"));
@@ -398,6 +532,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(bad_fields),
 		cmocka_unit_test(budget),
 		cmocka_unit_test(unit_ids),
+		cmocka_unit_test(handshake),
+		cmocka_unit_test(certs_and_reasons),
 	};
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
