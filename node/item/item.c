@@ -220,9 +220,29 @@ static edu_err nfc_in_place(char **s)
 	return EDU_OK;
 }
 
+/* Line breaks in multi-line text are stored as LF: CRLF and lone CR (from
+ * Windows clients and old portals) become LF, so no CR ever reaches storage. */
+static void lf_in_place(char *s)
+{
+	char *w = s;
+	for (const char *r = s; r && *r; r++) {
+		if (*r == '\r') {
+			*w++ = '\n';
+			if (r[1] == '\n')
+				r++;
+		} else {
+			*w++ = *r;
+		}
+	}
+	if (w)
+		*w = '\0';
+}
+
 edu_err edu_item_normalize(edu_item *it)
 {
 	edu_err rv = EDU_OK;
+	lf_in_place(it->summary);
+	lf_in_place(it->body);
 	for (size_t i = 0; i < N_STR_FIELDS && rv == EDU_OK; i++)
 		rv = nfc_in_place(field(it, str_fields[i]));
 	for (size_t i = 0; i < it->n_tags && rv == EDU_OK; i++)

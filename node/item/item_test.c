@@ -372,6 +372,11 @@ static void normalize(void **st)
 	assert_string_equal(it->tags[0], "Tiếng Việt");
 	assert_string_equal(it->attachments[0].name, "é.pdf");
 	assert_string_equal(it->unit, "thpt-nguyen-quang-dieu");
+	set(&it->summary, "a\r\nb\rc\n\nd");
+	set(&it->body, "\r\r\n");
+	assert_int_equal(edu_item_normalize(it), EDU_OK);
+	assert_string_equal(it->summary, "a\nb\nc\n\nd");
+	assert_string_equal(it->body, "\n\n");
 	set(&it->summary, "bad \xFF");
 	assert_int_equal(edu_item_normalize(it), EDU_EINVAL);
 	edu_item_free(it);

@@ -519,7 +519,7 @@ static void test_query_multi_unit(void **state)
 	for (size_t u = 0; u < U; u++) {
 		snprintf(names[u], sizeof names[u], "th-unit-%zu", u);
 		for (size_t i = 0; i < PER; i++, k++) {
-			snprintf(all[k].unit, sizeof all[k].unit, "%s", names[u]);
+			memcpy(all[k].unit, names[u], sizeof all[k].unit);
 			all[k].seq = i + 1;
 			all[k].pub = 1000 + (int64_t)((i * 13 + u * 5) % 37); /* ties across units */
 			all[k].kind = (edu_kind)((i + u) % 3 + 1);
@@ -532,7 +532,7 @@ static void test_query_multi_unit(void **state)
 		snprintf(many[u], sizeof many[u], "mn-%03zu", u);
 		many_p[u] = many[u];
 		for (size_t i = 0; i < 2; i++, k++) {
-			snprintf(all[k].unit, sizeof all[k].unit, "%s", many[u]);
+			memcpy(all[k].unit, many[u], sizeof all[k].unit);
 			all[k].seq = i + 1;
 			all[k].pub = 900 + (int64_t)((u * 7 + i) % 150);
 			all[k].kind = EDU_KIND_NEWS;

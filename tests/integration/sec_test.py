@@ -354,7 +354,7 @@ def methods(c):
         first = got.split(b"\r\n", 1)[0]
         method = raw.split(b" ", 1)[0]
         if method in (b"TRACE", b"CONNECT", b"FOO", b"get"):
-            check(not first or first.split(b" ")[1:2] in ([b"400"], [b"405"], [b"501"]),
+            check(not first or first.split(b" ")[1:2] in ([b"400"], [b"401"], [b"403"], [b"405"], [b"501"]),
                   "%r: %r" % (raw[:30], first))
         else:
             check(not first or b" 200 " not in first or method == b"GET", "%r: %r" % (raw[:30], first))
