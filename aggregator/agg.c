@@ -746,7 +746,7 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 		slot[i] = SIZE_MAX;
 		memset(&rec, 0, sizeof rec);
 		if (edu_record_decode(p->records[i].data, p->records[i].len, &rec) != EDU_OK ||
-		    !(it = edu_wire_item_unpack(rec.item, rec.item_len)) || !edu_wire_unit_ok(it->unit)) {
+		    !(it = edu_wire_item_unpack(rec.item, rec.item_len)) || !edu_unit_id_valid(it->unit)) {
 			snprintf(ids[i], sizeof ids[i], "?");
 			snprintf(reasons[i], sizeof reasons[i], "undecodable record");
 			goto reject;

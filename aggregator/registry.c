@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "core/log.h"
+#include "core/unitid.h"
 #include "text/text.h"
 
 struct edu_registry {
@@ -49,15 +50,6 @@ static void why_set(char *why, size_t whylen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, whylen, fmt, ap);
 	va_end(ap);
-}
-
-static int id_ok(const char *s)
-{
-	size_t n;
-	for (n = 0; s[n]; n++)
-		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '-'))
-			return 0;
-	return n >= 2 && n <= 40;
 }
 
 static uint64_t hash_str(const char *s)
@@ -289,7 +281,7 @@ edu_err edu_registry_parse(edu_registry **out, const char *source, const char *d
 			why_set(why, whylen, "%s:%d: %d fields (expected id,name,type,parent)", source, rec_line, nf);
 			goto out;
 		}
-		if (!id_ok(fields[0])) {
+		if (!edu_unit_id_valid(fields[0])) {
 			why_set(why, whylen, "%s:%d: bad id \"%.60s\" (2-40 of a-z 0-9 -)", source, rec_line, fields[0]);
 			goto out;
 		}
@@ -303,7 +295,7 @@ edu_err edu_registry_parse(edu_registry **out, const char *source, const char *d
 			    source, rec_line, fields[0], fields[2]);
 			goto out;
 		}
-		if (fields[3][0] && !id_ok(fields[3])) {
+		if (fields[3][0] && !edu_unit_id_valid(fields[3])) {
 			why_set(why, whylen, "%s:%d: unit %s: bad parent id \"%.60s\"", source, rec_line, fields[0], fields[3]);
 			goto out;
 		}

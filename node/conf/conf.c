@@ -14,6 +14,7 @@
 #include <ini.h>
 
 #include "core/log.h"
+#include "core/unitid.h"
 #include "text/text.h"
 
 #define R_SCHOOL (1u << EDU_ROLE_SCHOOL)
@@ -243,17 +244,6 @@ static char *read_line(char *str, int num, void *stream)
 
 /* ---- value converters: 0 on success, else -1 with a reason ---- */
 
-static bool unit_id_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n < 2 || n > 40)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
-}
-
 static bool parse_ll(const char *s, long long *out)
 {
 	if (*s == '\0')
@@ -433,7 +423,7 @@ static int convert(ctx *x, const key *k, const char *v, char *reason, size_t rle
 	}
 	switch (k->type) {
 	case T_ID:
-		if (!unit_id_ok(v)) {
+		if (!edu_unit_id_valid(v)) {
 			snprintf(reason, rlen, "bad value '%s': a unit id is [a-z0-9-], 2-40 characters", v);
 			return -1;
 		}

@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/timefmt.h"
+#include "core/unitid.h"
 
 static void time_parse(void **st)
 {
@@ -63,12 +64,28 @@ static void strerror_all(void **st)
 	assert_string_equal(edu_strerror((edu_err)999), "unknown error");
 }
 
+static void unit_ids(void **st)
+{
+	assert_true(edu_unit_id_valid("so-dongthap"));
+	assert_true(edu_unit_id_valid("a1"));
+	assert_true(edu_unit_id_valid("0123456789012345678901234567890123456789")); /* 40 */
+	assert_false(edu_unit_id_valid("01234567890123456789012345678901234567890")); /* 41 */
+	assert_false(edu_unit_id_valid("a"));
+	assert_false(edu_unit_id_valid(""));
+	assert_false(edu_unit_id_valid(NULL));
+	assert_false(edu_unit_id_valid("So-dongthap"));
+	assert_false(edu_unit_id_valid("so dongthap"));
+	assert_false(edu_unit_id_valid("../evil"));
+	assert_false(edu_unit_id_valid("th\xc3\xa0"));
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(time_parse),
 		cmocka_unit_test(time_format),
 		cmocka_unit_test(buf_escape),
+		cmocka_unit_test(unit_ids),
 		cmocka_unit_test_setup_teardown(strerror_all, NULL, NULL),
 	};
 	if (argc > 1)

@@ -56,21 +56,6 @@ edu_kind edu_kind_parse(const char *s)
 
 /* ---- ids ---- */
 
-bool edu_unit_id_valid(const char *id)
-{
-	if (id == NULL)
-		return false;
-	size_t n = 0;
-	for (; id[n]; n++) {
-		char c = id[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-			return false;
-		if (n >= EDU_UNIT_ID_MAX)
-			return false;
-	}
-	return n >= EDU_UNIT_ID_MIN;
-}
-
 edu_err edu_item_id_parse(const char *id, char unit_out[EDU_UNIT_ID_MAX + 1], uint64_t *seq)
 {
 	if (id == NULL)

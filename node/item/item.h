@@ -7,10 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../core/err.h"
+#include "../core/unitid.h"
 
 #define EDU_RECORD_FORMAT 1      /* Record.format this build writes and reads */
-#define EDU_UNIT_ID_MIN 2
-#define EDU_UNIT_ID_MAX 40
 #define EDU_ITEM_ID_MAX 64       /* "<unit>:<seq>" */
 #define EDU_TITLE_MAX 300        /* characters (code points) */
 #define EDU_SUMMARY_MAX 1000     /* characters */
@@ -76,7 +75,6 @@ const char *edu_kind_name(edu_kind k);      /* "news", ...; "" for NONE */
 const char *edu_kind_label_vi(edu_kind k);  /* "Tin tức", ... */
 edu_kind edu_kind_parse(const char *s);     /* EDU_KIND_NONE when unknown */
 
-bool edu_unit_id_valid(const char *id);
 /* "<unit>:<seq>" → parts; unit_out has room for EDU_UNIT_ID_MAX + 1. */
 edu_err edu_item_id_parse(const char *id, char unit_out[EDU_UNIT_ID_MAX + 1], uint64_t *seq);
 void edu_item_id_format(char out[EDU_ITEM_ID_MAX], const char *unit, uint64_t seq);

@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "core/log.h"
+#include "core/unitid.h"
 #include "text/text.h"
 
 /* ---------- small helpers ---------- */
@@ -49,22 +50,6 @@ int pki_rng(void *ctx, unsigned char *buf, size_t len)
 {
 	randombytes_buf(buf, len);
 	return 0;
-}
-
-bool edu_pki_unit_valid(const char *unit)
-{
-	size_t n;
-
-	if (unit == NULL)
-		return false;
-	for (n = 0; unit[n] != '\0'; n++) {
-		char c = unit[n];
-		if (n >= PKI_UNIT_MAX)
-			return false;
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-			return false;
-	}
-	return n >= 2;
 }
 
 /* The name ends up in an X.509 DN built by mbedtls_x509_string_to_names, which
@@ -495,7 +480,7 @@ edu_err pki_revoked_parse(const char *buf, size_t len, mbedtls_pk_context *ca_pu
 			r.serial[fl[0]] = '\0';
 			memcpy(r.unit, f[1], fl[1]);
 			r.unit[fl[1]] = '\0';
-			if (!edu_pki_unit_valid(r.unit)) {
+			if (!edu_unit_id_valid(r.unit)) {
 				rv = EDU_EINVAL;
 				pki_why(why, whylen, "revocation list line %zu: bad unit id", lineno + 1);
 				goto out;
@@ -688,7 +673,7 @@ edu_err edu_pki_id_load(edu_pki_id **out, const char *cert_pem, const char *key_
 		pki_why(why, whylen, "%s: no edunet Ed25519 extension (not issued by edunet ca?)", cert_pem);
 		goto out;
 	}
-	if (!pki_name_cn(&crt.subject, id->unit, sizeof(id->unit)) || !edu_pki_unit_valid(id->unit)) {
+	if (!pki_name_cn(&crt.subject, id->unit, sizeof(id->unit)) || !edu_unit_id_valid(id->unit)) {
 		rv = EDU_EINVAL;
 		pki_why(why, whylen, "%s: subject CN is not a unit id", cert_pem);
 		goto out;
@@ -1039,7 +1024,7 @@ edu_err edu_pki_verify_cert_unit(edu_pki_verifier *v, const uint8_t *der, size_t
 		pki_why(why, whylen, "certificate lacks the edunet Ed25519 extension");
 		goto out;
 	}
-	if (!pki_name_cn(&crt.subject, e.unit, sizeof(e.unit)) || !edu_pki_unit_valid(e.unit)) {
+	if (!pki_name_cn(&crt.subject, e.unit, sizeof(e.unit)) || !edu_unit_id_valid(e.unit)) {
 		rv = EDU_ECRYPTO;
 		pki_why(why, whylen, "certificate subject CN is not a unit id");
 		goto out;

@@ -50,8 +50,6 @@
 #define EDU_PKI_SIG_LEN 64
 #define EDU_PKI_PUB_LEN 32
 
-/* Unit ids per SPEC §1: [a-z0-9-], 2..40 characters. */
-bool edu_pki_unit_valid(const char *unit);
 
 /* ---- CA operations (operator side, `edunetctl ca …`) ---- */
 

@@ -1,6 +1,7 @@
 /* CA operations: init, issue, revoke. Run by the operator (`edunetctl ca …`);
  * concurrent runs on one CA directory are serialised by flock on the directory. */
 #include "pki/pki_internal.h"
+#include "core/unitid.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -510,7 +511,7 @@ edu_err edu_pki_issue_at(const char *ca_dir, const char *unit, const char *out_d
 		pki_why(why, whylen, "CA directory and output directory are required");
 		goto out;
 	}
-	if (!edu_pki_unit_valid(unit)) {
+	if (!edu_unit_id_valid(unit)) {
 		rv = EDU_EINVAL;
 		pki_why(why, whylen, "unit id must be 2..40 characters of [a-z0-9-]");
 		goto out;
@@ -699,7 +700,7 @@ edu_err edu_pki_revoke(const char *ca_dir, const char *unit_or_serial, char *why
 		pki_why(why, whylen, "serial must be hexadecimal, at most %d digits", EDU_PKI_SERIAL_HEX_MAX);
 		goto out;
 	}
-	if (want_unit && !edu_pki_unit_valid(unit)) {
+	if (want_unit && !edu_unit_id_valid(unit)) {
 		rv = EDU_EINVAL;
 		pki_why(why, whylen, "unit id must be 2..40 characters of [a-z0-9-]");
 		goto out;

@@ -502,7 +502,7 @@ static edu_err batch_build(edu_uplink *u, uint64_t after, batch *b)
 			goto out;
 		b->bytes += enc_len;
 		it = edu_wire_item_unpack(e[i].rec.item, e[i].rec.item_len);
-		if (it && u->id && edu_wire_unit_ok(it->unit))
+		if (it && u->id && edu_unit_id_valid(it->unit))
 			batch_add_cert(u, rd, b, it->unit);
 		if (it) {
 			for (j = 0; j < it->n_attachments && !cut; j++) {

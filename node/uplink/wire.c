@@ -43,21 +43,6 @@ static void why_set(char *why, size_t whylen, const char *fmt, ...)
 	va_end(ap);
 }
 
-int edu_wire_unit_ok(const char *s)
-{
-	size_t n = 0;
-	if (!s)
-		return 0;
-	for (; s[n]; n++) {
-		char c = s[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-			return 0;
-		if (n >= EDU_UNIT_ID_MAX)
-			return 0;
-	}
-	return n >= EDU_UNIT_ID_MIN;
-}
-
 /* Printable ASCII only, shorter than max: status fields end up in fixed
  * arrays, logs and JSON. */
 static int text_ok(const char *s, size_t max)
@@ -75,11 +60,11 @@ static int text_ok(const char *s, size_t max)
 static edu_err check_status(const Edunet__Wire__NodeStatus *st, size_t i, char *why, size_t whylen)
 {
 	edu_node_status probe;
-	if (!edu_wire_unit_ok(st->unit)) {
+	if (!edu_unit_id_valid(st->unit)) {
 		why_set(why, whylen, "status %zu: bad unit id", i);
 		return EDU_EPROTO;
 	}
-	if (st->parent[0] && !edu_wire_unit_ok(st->parent)) {
+	if (st->parent[0] && !edu_unit_id_valid(st->parent)) {
 		why_set(why, whylen, "status %zu: bad parent id", i);
 		return EDU_EPROTO;
 	}
@@ -102,7 +87,7 @@ static edu_err check_body(const edu_wire_msg *m, char *why, size_t whylen)
 	switch (m->body_case) {
 	case EDUNET__WIRE__ENVELOPE__BODY_HELLO: {
 		const Edunet__Wire__Hello *h = m->hello;
-		if (!edu_wire_unit_ok(h->unit)) {
+		if (!edu_unit_id_valid(h->unit)) {
 			why_set(why, whylen, "hello: bad unit id");
 			return EDU_EPROTO;
 		}
@@ -133,7 +118,7 @@ static edu_err check_body(const edu_wire_msg *m, char *why, size_t whylen)
 	case EDUNET__WIRE__ENVELOPE__BODY_AUTH_ACK:
 		return EDU_OK;
 	case EDUNET__WIRE__ENVELOPE__BODY_HELLO_ACK:
-		if (!edu_wire_unit_ok(m->hello_ack->parent_unit)) {
+		if (!edu_unit_id_valid(m->hello_ack->parent_unit)) {
 			why_set(why, whylen, "hello_ack: bad parent unit id");
 			return EDU_EPROTO;
 		}

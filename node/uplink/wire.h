@@ -76,7 +76,5 @@ size_t edu_wire_handshake_msg(uint8_t *out, const char *ctx, const char *a, cons
 Edunet__Item *edu_wire_item_unpack(const uint8_t *buf, size_t len);
 void edu_wire_item_free(Edunet__Item *it);
 
-/* [a-z0-9-]{2,40} (SPEC §1); kept here so the codec has no other dependency. */
-int edu_wire_unit_ok(const char *s);
 
 #endif

@@ -505,18 +505,6 @@ static void certs_and_reasons(void **state)
 	expect_decode(&env, EDU_EPROTO);
 }
 
-static void unit_ids(void **state)
-{
-	assert_true(edu_wire_unit_ok("so-dongthap"));
-	assert_true(edu_wire_unit_ok("a1"));
-	assert_false(edu_wire_unit_ok("a"));
-	assert_false(edu_wire_unit_ok(""));
-	assert_false(edu_wire_unit_ok("So-dongthap"));
-	assert_false(edu_wire_unit_ok("so dongthap"));
-	assert_true(edu_wire_unit_ok("0123456789012345678901234567890123456789"));
-	assert_false(edu_wire_unit_ok("01234567890123456789012345678901234567890"));
-}
-
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,7 +519,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(oversize_counts),
 		cmocka_unit_test(bad_fields),
 		cmocka_unit_test(budget),
-		cmocka_unit_test(unit_ids),
 		cmocka_unit_test(handshake),
 		cmocka_unit_test(certs_and_reasons),
 	};

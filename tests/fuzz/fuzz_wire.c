@@ -20,7 +20,7 @@ static void records(const Edunet__Wire__Push *p)
 		Edunet__Item *it = edu_wire_item_unpack(rec.item, rec.item_len);
 		if (it) {
 			FUZZ_CHECK(it->unit != NULL, "unpacked item without unit string");
-			(void)edu_wire_unit_ok(it->unit);
+			(void)edu_unit_id_valid(it->unit);
 			edu_wire_item_free(it);
 		}
 		edu_item *item = NULL;
@@ -39,7 +39,7 @@ static void body(const edu_wire_msg *m)
 {
 	switch (m->body_case) {
 	case EDUNET__WIRE__ENVELOPE__BODY_HELLO:
-		FUZZ_CHECK(m->hello && edu_wire_unit_ok(m->hello->unit), "hello passed with a bad unit");
+		FUZZ_CHECK(m->hello && edu_unit_id_valid(m->hello->unit), "hello passed with a bad unit");
 		break;
 	case EDUNET__WIRE__ENVELOPE__BODY_HELLO_ACK:
 		FUZZ_CHECK(m->hello_ack != NULL, "hello_ack NULL");
@@ -64,7 +64,7 @@ static void body(const edu_wire_msg *m)
 		for (size_t i = 0; i < h->n_statuses; i++) {
 			edu_node_status st;
 			memset(&st, 0, sizeof st);
-			FUZZ_CHECK(edu_wire_unit_ok(h->statuses[i]->unit), "status %zu: bad unit passed", i);
+			FUZZ_CHECK(edu_unit_id_valid(h->statuses[i]->unit), "status %zu: bad unit passed", i);
 			edu_wire_status_from_pb(h->statuses[i], INT64_C(1700000000000), &st);
 			/* and back, as the node forwards its subtree's statuses upward */
 			Edunet__Wire__NodeStatus pb;
