@@ -9,6 +9,24 @@
  *       --origin-id, or with --id under --forge; --unsigned: no signature;
  *       exit 3 when the parent refused it)
  *
+ *   edunet-testpeer [OPTIONS] URL UNIT dirsync OUTDIR
+ *       (one DirSync from cursor 0; each directive offered is saved verbatim
+ *       as OUTDIR/<n>.dir, n from 1)
+ *   edunet-testpeer [OPTIONS] URL UNIT inject FILE
+ *       (a child pushing the directive in FILE upward: as a DirSyncAck,
+ *       which is no request, and as a "receipt" inside a DirSync; exit 3
+ *       when the parent refused both)
+ *   edunet-testpeer --id PREFIX craft IN OUT unsigned|tamper|resign [PARENT]
+ *       (a SignedDirective from IN rewritten into OUT: without signature;
+ *       one byte of the title changed under the original signature; or
+ *       signed again with --id's key and certificate, after setting every
+ *       target's parent to PARENT when given)
+ *   edunet-testpeer [--id PREFIX] parent LISTEN_URL SECONDS FILE...
+ *       (a fake PARENT for SECONDS: binds any child with the Hello/Auth
+ *       handshake as --id's unit, acks pushes and heartbeats, and answers
+ *       every DirSync from cursor 0 with the SignedDirectives in FILE...,
+ *       verbatim; prints one line per request)
+ *
  * UNIT is what the Hello claims. Options (files from `edunetctl ca issue`;
  * PREFIX is DIR/UNIT, the CA certificate is DIR/ca.crt):
  *   --id PREFIX         link identity: certificate in the Hello, challenge
@@ -26,11 +44,13 @@
  * Prints one line per step (rejects with their reasons); exit 0 when every
  * step was accepted, 3 when the parent refused, 4 when it dropped the
  * connection, 1 on other failures, 2 on usage errors. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 
 #include <nng/supplemental/tls/tls.h>
@@ -339,6 +359,346 @@ static int receipt(nng_socket s, const char *did, const char *runit, const char 
 	return rc;
 }
 
+
+/* ---- directives: saving, crafting, injecting, a fake parent ---- */
+
+#define FILE_MAX EDU_DIR_RECORD_MAX
+
+static int read_all(const char *path, uint8_t **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+	if (!f) {
+		printf("%s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || (size_t)n > FILE_MAX || fseek(f, 0, SEEK_SET) != 0 ||
+	    !(*out = malloc((size_t)n + 1)) || fread(*out, 1, (size_t)n, f) != (size_t)n) {
+		printf("%s: unreadable or larger than %u bytes\n", path, FILE_MAX);
+		fclose(f);
+		return 1;
+	}
+	fclose(f);
+	*len = (size_t)n;
+	return 0;
+}
+
+static int write_all(const char *path, const uint8_t *b, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(b, 1, len, f) != len || fclose(f) != 0) {
+		printf("%s: cannot write\n", path);
+		return 1;
+	}
+	return 0;
+}
+
+static int dirsync(nng_socket s, const char *outdir)
+{
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL;
+	Edunet__Wire__DirSync ds = EDUNET__WIRE__DIR_SYNC__INIT;
+	nng_msg *m;
+	int rc = 0;
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC;
+	env.dir_sync = &ds;
+	if (edu_wire_to_nng(&env, &m) != EDU_OK)
+		return 1;
+	printf("dirsync: ");
+	if ((rc = rpc(s, m, &reply)) != 0)
+		return rc;
+	if (reply->body_case != EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC_ACK) {
+		printf("unexpected reply %d\n", (int)reply->body_case);
+		edu_wire_free(reply);
+		return 1;
+	}
+	printf("%zu directive(s), cursor %llu\n", reply->dir_sync_ack->n_directives,
+	    (unsigned long long)reply->dir_sync_ack->down_cursor);
+	for (size_t i = 0; i < reply->dir_sync_ack->n_directives && rc == 0; i++) {
+		char path[600];
+		snprintf(path, sizeof path, "%s/%zu.dir", outdir, i + 1);
+		rc = write_all(path, reply->dir_sync_ack->directives[i].data, reply->dir_sync_ack->directives[i].len);
+	}
+	edu_wire_free(reply);
+	return rc;
+}
+
+static int inject(nng_socket s, const char *file)
+{
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL;
+	Edunet__Wire__DirSyncAck up = EDUNET__WIRE__DIR_SYNC_ACK__INIT;
+	Edunet__Wire__DirSync ds = EDUNET__WIRE__DIR_SYNC__INIT;
+	ProtobufCBinaryData rec;
+	nng_msg *m;
+	int rc1, rc2;
+	if (read_all(file, &rec.data, &rec.len) != 0)
+		return 1;
+	up.n_directives = 1;
+	up.directives = &rec;
+	up.down_cursor = 1;
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC_ACK;
+	env.dir_sync_ack = &up;
+	if (edu_wire_to_nng(&env, &m) != EDU_OK) {
+		free(rec.data);
+		return 1;
+	}
+	printf("directive upward as DirSyncAck: ");
+	rc1 = rpc(s, m, &reply);
+	if (rc1 == 0) {
+		printf("answered with message %d (not refused)\n", (int)reply->body_case);
+		edu_wire_free(reply);
+		reply = NULL;
+	}
+	ds.n_receipts = 1;
+	ds.receipts = &rec;
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC;
+	env.dir_sync = &ds;
+	if (edu_wire_to_nng(&env, &m) != EDU_OK) {
+		free(rec.data);
+		return 1;
+	}
+	printf("directive upward inside a DirSync: ");
+	rc2 = rpc(s, m, &reply);
+	free(rec.data);
+	if (rc2 == 0) {
+		if (reply->body_case == EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC_ACK && reply->dir_sync_ack->receipts_refused == 1) {
+			printf("refused (receipts_refused 1)\n");
+			rc2 = 3;
+		} else {
+			printf("accepted\n");
+		}
+		edu_wire_free(reply);
+	}
+	return rc1 == 3 && rc2 == 3 ? 3 : rc1 == 0 || rc2 == 0 ? 0 : 1;
+}
+
+static int craft(const opts *o, const char *in, const char *out, const char *mode, const char *parent)
+{
+	Edunet__Dir__SignedDirective *sd = NULL, w = EDUNET__DIR__SIGNED_DIRECTIVE__INIT;
+	Edunet__Dir__Directive *x = NULL;
+	uint8_t *raw = NULL, *db = NULL, *wb = NULL, *msg = NULL, sig[EDU_PKI_SIG_LEN];
+	size_t rl, dl, wl, cl = strlen(EDU_DIR_SIGN_CTX) + 1;
+	int rc = 1;
+	if (read_all(in, &raw, &rl) != 0)
+		return 1;
+	if (!(sd = edunet__dir__signed_directive__unpack(NULL, rl, raw)) ||
+	    !(x = edunet__dir__directive__unpack(NULL, sd->directive.len, sd->directive.data))) {
+		printf("%s: not a SignedDirective\n", in);
+		goto out;
+	}
+	w = *sd;
+	if (strcmp(mode, "unsigned") == 0) {
+		w.sig.len = w.cert.len = 0;
+	} else if (strcmp(mode, "tamper") == 0) {
+		/* one byte of the title, after signing: what a man in the middle would do */
+		size_t tl = strlen(x->title), i;
+		for (i = 0; tl && i + tl <= sd->directive.len && memcmp(sd->directive.data + i, x->title, tl) != 0; i++)
+			;
+		if (!tl || i + tl > sd->directive.len) {
+			printf("title not found\n");
+			goto out;
+		}
+		sd->directive.data[i] ^= 0x01;
+	} else if (strcmp(mode, "resign") == 0 && o->link) {
+		const uint8_t *der;
+		size_t derl;
+		char **saved = x->parents, **mine = NULL;
+		if (parent) {
+			if (!(mine = calloc(x->n_parents + 1, sizeof *mine)))
+				goto out;
+			for (size_t i = 0; i < x->n_parents; i++)
+				mine[i] = (char *)parent;
+			x->parents = mine;
+		}
+		dl = edunet__dir__directive__get_packed_size(x);
+		if ((db = malloc(dl)))
+			edunet__dir__directive__pack(x, db);
+		x->parents = saved;
+		free(mine);
+		if (!db || !(msg = malloc(cl + dl)))
+			goto out;
+		memcpy(msg, EDU_DIR_SIGN_CTX, cl);
+		memcpy(msg + cl, db, dl);
+		edu_pki_sign(o->link, msg, cl + dl, sig);
+		if (edu_pki_id_cert_der(o->link, &der, &derl) != EDU_OK)
+			goto out;
+		w.directive.data = db;
+		w.directive.len = dl;
+		w.sig.data = sig;
+		w.sig.len = sizeof sig;
+		w.cert.data = (uint8_t *)der;
+		w.cert.len = derl;
+	} else {
+		printf("craft mode %s (unsigned|tamper|resign, resign needs --id)\n", mode);
+		rc = 2;
+		goto out;
+	}
+	wl = edunet__dir__signed_directive__get_packed_size(&w);
+	if (!(wb = malloc(wl)))
+		goto out;
+	edunet__dir__signed_directive__pack(&w, wb);
+	rc = write_all(out, wb, wl);
+	if (rc == 0)
+		printf("crafted %s (%s) from %s:d%llu\n", out, mode, x->issuer, (unsigned long long)x->seq);
+out:
+	if (x)
+		edunet__dir__directive__free_unpacked(x, NULL);
+	if (sd)
+		edunet__dir__signed_directive__free_unpacked(sd, NULL);
+	free(raw);
+	free(db);
+	free(wb);
+	free(msg);
+	return rc;
+}
+
+static nng_msg *reply_to(edu_wire_msg *env)
+{
+	nng_msg *m = NULL;
+	if (edu_wire_to_nng(env, &m) != EDU_OK)
+		return NULL;
+	return m;
+}
+
+static int fake_parent(const opts *o, const char *url, int seconds, char **files, int n_files)
+{
+	nng_socket s;
+	nng_listener l;
+	ProtobufCBinaryData *recs = calloc((size_t)n_files + 1, sizeof *recs);
+	const char *self = o->link ? edu_pki_id_unit(o->link) : "pgd-fake";
+	const uint8_t *der = NULL;
+	size_t der_len = 0;
+	time_t end = time(NULL) + seconds;
+	int rc = 1;
+	if (!recs)
+		return 1;
+	for (int i = 0; i < n_files; i++)
+		if (read_all(files[i], &recs[i].data, &recs[i].len) != 0)
+			goto out;
+	if (o->link && edu_pki_id_cert_der(o->link, &der, &der_len) != EDU_OK)
+		goto out;
+	if (nng_rep0_open(&s) != 0 || nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, EDU_WIRE_MSG_MAX) != 0 ||
+	    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 200) != 0 || nng_listener_create(&l, s, url) != 0)
+		goto out;
+	if (strncmp(url, "tls+", 4) == 0) {
+		nng_tls_config *cfg = NULL;
+		char ca[600], crt[512], key[512], why[256] = "", *slash;
+		if (!o->id) {
+			printf("tls+tcp:// needs --id\n");
+			goto out;
+		}
+		snprintf(ca, sizeof ca, "%s", o->id);
+		slash = strrchr(ca, '/');
+		snprintf(slash ? slash + 1 : ca, sizeof ca - (size_t)(slash ? slash + 1 - ca : 0), "ca.crt");
+		snprintf(crt, sizeof crt, "%s.crt", o->id);
+		snprintf(key, sizeof key, "%s.key", o->id);
+		if (edu_pki_nng_tls(&cfg, NNG_TLS_MODE_SERVER, ca, crt, key, why, sizeof why) != EDU_OK) {
+			printf("tls: %s\n", why);
+			goto out;
+		}
+		int r = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg);
+		nng_tls_config_free(cfg);
+		if (r != 0)
+			goto out;
+	}
+	if (nng_listener_start(l, 0) != 0) {
+		printf("listen %s failed\n", url);
+		goto out;
+	}
+	printf("fake parent %s listening on %s with %d directive(s)\n", self, url, n_files);
+	fflush(stdout);
+	while (time(NULL) < end) {
+		edu_wire_msg *req = NULL, env = EDUNET__WIRE__ENVELOPE__INIT;
+		nng_msg *m = NULL, *out = NULL;
+		char why[256];
+		if (nng_recvmsg(s, &m, 0) != 0)
+			continue;
+		if (edu_wire_decode(nng_msg_body(m), nng_msg_len(m), &req, why, sizeof why) != EDU_OK) {
+			printf("undecodable request: %s\n", why);
+			nng_msg_free(m);
+			continue;
+		}
+		nng_msg_free(m);
+		switch (req->body_case) {
+		case EDUNET__WIRE__ENVELOPE__BODY_HELLO: {
+			Edunet__Wire__HelloAck ha = EDUNET__WIRE__HELLO_ACK__INIT;
+			uint8_t challenge[EDU_WIRE_NONCE_LEN], msg[EDU_WIRE_SIGNED_MAX], sig[EDU_PKI_SIG_LEN];
+			ha.parent_unit = (char *)self;
+			ha.time_ms = (int64_t)time(NULL) * 1000;
+			if (o->link && req->hello->nonce.len == EDU_WIRE_NONCE_LEN) {
+				size_t n = edu_wire_handshake_msg(msg, EDU_WIRE_HELLO_CTX, req->hello->unit, self,
+				    req->hello->nonce.data);
+				edu_pki_sign(o->link, msg, n, sig);
+				randombytes_buf(challenge, sizeof challenge);
+				ha.challenge.data = challenge;
+				ha.challenge.len = sizeof challenge;
+				ha.cert.data = (uint8_t *)der;
+				ha.cert.len = der_len;
+				ha.nonce_sig.data = sig;
+				ha.nonce_sig.len = sizeof sig;
+			}
+			printf("hello from %s\n", req->hello->unit);
+			env.body_case = EDUNET__WIRE__ENVELOPE__BODY_HELLO_ACK;
+			env.hello_ack = &ha;
+			out = reply_to(&env);
+			break;
+		}
+		case EDUNET__WIRE__ENVELOPE__BODY_AUTH: {
+			Edunet__Wire__AuthAck aa = EDUNET__WIRE__AUTH_ACK__INIT;
+			aa.time_ms = (int64_t)time(NULL) * 1000;
+			env.body_case = EDUNET__WIRE__ENVELOPE__BODY_AUTH_ACK;
+			env.auth_ack = &aa;
+			out = reply_to(&env);
+			break;
+		}
+		case EDUNET__WIRE__ENVELOPE__BODY_PUSH: {
+			Edunet__Wire__PushAck pa = EDUNET__WIRE__PUSH_ACK__INIT;
+			pa.acked = req->push->upto;
+			env.body_case = EDUNET__WIRE__ENVELOPE__BODY_PUSH_ACK;
+			env.push_ack = &pa;
+			out = reply_to(&env);
+			break;
+		}
+		case EDUNET__WIRE__ENVELOPE__BODY_HEARTBEAT: {
+			Edunet__Wire__HeartbeatAck hb = EDUNET__WIRE__HEARTBEAT_ACK__INIT;
+			hb.time_ms = (int64_t)time(NULL) * 1000;
+			env.body_case = EDUNET__WIRE__ENVELOPE__BODY_HEARTBEAT_ACK;
+			env.heartbeat_ack = &hb;
+			out = reply_to(&env);
+			break;
+		}
+		case EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC: {
+			Edunet__Wire__DirSyncAck da = EDUNET__WIRE__DIR_SYNC_ACK__INIT;
+			da.down_cursor = (uint64_t)n_files;
+			da.receipts_acked = (uint32_t)req->dir_sync->n_receipts;
+			if (req->dir_sync->down_cursor < (uint64_t)n_files) {
+				da.n_directives = (size_t)n_files;
+				da.directives = recs;
+			}
+			printf("dirsync cursor %llu, %zu receipt(s): offering %zu directive(s)\n",
+			    (unsigned long long)req->dir_sync->down_cursor, req->dir_sync->n_receipts, da.n_directives);
+			env.body_case = EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC_ACK;
+			env.dir_sync_ack = &da;
+			out = reply_to(&env);
+			break;
+		}
+		default:
+			printf("request %d ignored\n", (int)req->body_case);
+			break;
+		}
+		fflush(stdout);
+		edu_wire_free(req);
+		if (out && nng_sendmsg(s, out, 0) != 0)
+			nng_msg_free(out);
+	}
+	rc = 0;
+	nng_close(s);
+out:
+	for (int i = 0; i < n_files; i++)
+		free(recs[i].data);
+	free(recs);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	nng_socket s;
@@ -377,6 +737,17 @@ int main(int argc, char **argv)
 		o.origin = o.link;
 	else if (!(o.origin = load_id(o.origin_id)))
 		return 1;
+	if (strcmp(argv[1], "craft") == 0 || strcmp(argv[1], "parent") == 0) {
+		if (strcmp(argv[1], "craft") == 0)
+			rc = argc < 5 ? usage() : craft(&o, argv[2], argv[3], argv[4], argc > 5 ? argv[5] : NULL);
+		else
+			rc = fake_parent(&o, argv[2], atoi(argv[3]), argv + 4, argc - 4);
+		fflush(stdout);
+		if (o.origin != o.link)
+			edu_pki_id_free(o.origin);
+		edu_pki_id_free(o.link);
+		return rc;
+	}
 	if (nng_req0_open(&s) != 0 || nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, EDU_WIRE_MSG_MAX) != 0 ||
 	    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 3000) != 0 || nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 3000) != 0 ||
 	    nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE) != 0)
@@ -418,6 +789,10 @@ int main(int argc, char **argv)
 		} else {
 			rc = push(s, argv[4], strtoull(argv[5], NULL, 10), argc > 6 ? argv[6] : "Tin thử nghiệm", &o);
 		}
+	} else if (rc == 0 && strcmp(argv[3], "dirsync") == 0) {
+		rc = argc < 5 ? usage() : dirsync(s, argv[4]);
+	} else if (rc == 0 && strcmp(argv[3], "inject") == 0) {
+		rc = argc < 5 ? usage() : inject(s, argv[4]);
 	} else if (rc == 0 && strcmp(argv[3], "receipt") == 0) {
 		if (argc < 7) {
 			fprintf(stderr, "receipt needs DIRECTIVE_ID UNIT acked|reported\n");

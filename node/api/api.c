@@ -437,14 +437,20 @@ static void op_done(edu_store_batch *b, edu_err rv, void *arg)
 			char loc[EDU_ITEM_ID_MAX + 32];
 			snprintf(loc, sizeof loc, "/api/v1/items/%s", id);
 			evhttp_add_header(evhttp_request_get_output_headers(o->req), "Location", loc);
-			reply_json(o->l, o->req, 201, item_json(o->it, true));
+			/* The publisher holds what it sent: echoing the whole item (body
+			 * included) cost ~13% of a publish. Location names the full item. */
+			char pub[EDU_RFC3339_LEN];
+			edu_time_format(pub, o->it->published, o->it->tz_offset_min);
+			reply_json(o->l, o->req, 201, json_pack("{s:s, s:I, s:s}", "id", id, "version",
+			    (json_int_t)o->it->version, "published", pub));
 		} else if (o->kind == OP_UPDATE) {
 			reply_json(o->l, o->req, 200, item_json(o->it, true));
 		} else {
 			reply_json(o->l, o->req, 200, json_pack("{s:s, s:I, s:b}", "id", id, "version",
 			    (json_int_t)o->it->version, "deleted", 1));
 		}
-		edu_log(LOG_INFO, "api: %s %s v%" PRIu32,
+		/* Per item: DEBUG (an INFO line per publish cost ~25% of throughput). */
+		edu_log(LOG_DEBUG, "api: %s %s v%" PRIu32,
 		    o->kind == OP_CREATE ? "created" : o->kind == OP_UPDATE ? "updated" : "deleted", id,
 		    o->it->version);
 		break;
@@ -513,7 +519,8 @@ static void submit_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req
 		rec.has_sig = true;
 		it->signed_ok = true; /* for the reply, as a later read would show it */
 	}
-	if ((rv = edu_store_batch_new(&b)) != EDU_OK || (rv = edu_store_batch_put_record(b, &rec)) != EDU_OK) {
+	/* it was normalized, validated and encoded into rec just above. */
+	if ((rv = edu_store_batch_new(&b)) != EDU_OK || (rv = edu_store_batch_put_item(b, &rec, it)) != EDU_OK) {
 		reply_store_err(l, req, rv);
 		goto out;
 	}

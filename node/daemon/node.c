@@ -314,6 +314,7 @@ edu_err edu_node_start(edu_node **out, const edu_conf *c, const char *version, c
 		.store = n->store,
 		.agg = n->agg,
 		.uplink = atomic_load(&n->uplink),
+		.dirs = n->dirs, /* portal: "Văn bản chỉ đạo" (/d) */
 		.self_unit = c->id,
 		.self_name = c->name,
 		.role = edu_role_name(c->role),

@@ -62,17 +62,22 @@ static int64_t now_or(int64_t ms)
 static edu_err mdb_err(int rc, const char *what)
 {
 	if (rc == MDB_MAP_FULL)
-		return EDU_ENOSPC;
+		return EDU_ENOSPC; /* the caller marks map_full: dir_write grows the map */
 	edu_log(LOG_ERR, "directive: %s: %s", what, mdb_strerror(rc));
 	return edu_err_from_mdb(rc);
 }
 
-/* Runs fn in one write transaction (mu held), growing the map on MAP_FULL. */
+/* Runs fn in one write transaction (mu held), growing the map on
+ * MDB_MAP_FULL up to map_max. A full map at map_max, or a full disk (ENOSPC
+ * from the write itself: growing would not help), is EDU_ENOSPC with
+ * nothing committed; the API answers 507. */
 edu_err dir_write(edu_dir *d, edu_err (*fn)(edu_dir *, MDB_txn *, void *), void *arg)
 {
 	edu_err rv;
 	for (;;) {
 		MDB_txn *t = NULL;
+		uint64_t grown;
+		d->map_full = false;
 		int rc = mdb_txn_begin(d->env, NULL, 0, &t);
 		if (rc != 0)
 			return mdb_err(rc, "begin");
@@ -81,17 +86,24 @@ edu_err dir_write(edu_dir *d, edu_err (*fn)(edu_dir *, MDB_txn *, void *), void 
 			rc = mdb_txn_commit(t);
 			if (rc == 0)
 				return EDU_OK;
+			if (rc == MDB_MAP_FULL)
+				d->map_full = true;
 			rv = mdb_err(rc, "commit");
 		} else {
 			mdb_txn_abort(t);
 		}
-		if (rv != EDU_ENOSPC || d->map_size * 2 > EDU_DIR_MAP_MAX)
+		if (rv != EDU_ENOSPC || !d->map_full)
 			return rv;
+		grown = d->map_size * 2 > d->map_max ? d->map_max : d->map_size * 2;
+		if (grown <= d->map_size) {
+			edu_log(LOG_ERR, "directive: the store is full (%" PRIu64 " MiB, the maximum)", d->map_size >> 20);
+			return EDU_ENOSPC;
+		}
 		/* No transaction is open (mu is held): the map may grow. */
-		if ((rc = mdb_env_set_mapsize(d->env, d->map_size * 2)) != 0)
+		if ((rc = mdb_env_set_mapsize(d->env, grown)) != 0)
 			return mdb_err(rc, "growing the map");
-		d->map_size *= 2;
-		edu_log(LOG_NOTICE, "directive: map grown to %" PRIu64 " MiB", d->map_size >> 20);
+		d->map_size = grown;
+		edu_log(LOG_NOTICE, "directive: map grown to %" PRIu64 " KiB", d->map_size >> 10);
 	}
 }
 
@@ -99,6 +111,11 @@ edu_err dir_put(MDB_txn *t, MDB_dbi db, const void *k, size_t kl, const void *v,
 {
 	MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
 	int rc = mdb_put(t, db, &key, &val, 0);
+	if (rc == MDB_MAP_FULL) {
+		edu_dir *d = mdb_env_get_userctx(mdb_txn_env(t));
+		if (d)
+			d->map_full = true;
+	}
 	return rc ? mdb_err(rc, "put") : EDU_OK;
 }
 
@@ -241,13 +258,16 @@ edu_err edu_dir_open(edu_dir **out, const edu_dir_opts *o, char *why, size_t why
 	d->verifier = o->verifier;
 	d->has_parent = o->has_parent;
 	d->map_size = o->map_size ? o->map_size : EDU_DIR_MAP_SIZE;
+	d->map_max = o->map_max ? o->map_max : EDU_DIR_MAP_MAX;
+	if (d->map_max < d->map_size)
+		d->map_max = d->map_size;
 	if (!(d->self = strdup(o->self_unit)) ||
 	    !(d->self_name = strdup(o->self_name && *o->self_name ? o->self_name : o->self_unit))) {
 		rv = EDU_ENOMEM;
 		goto out;
 	}
 	if ((rc = mdb_env_create(&d->env)) || (rc = mdb_env_set_maxdbs(d->env, 8)) ||
-	    (rc = mdb_env_set_mapsize(d->env, d->map_size)) ||
+	    (rc = mdb_env_set_mapsize(d->env, d->map_size)) || (rc = mdb_env_set_userctx(d->env, d)) ||
 	    (rc = mdb_env_open(d->env, o->dir, MDB_NOTLS, 0600))) {
 		why_set(why, whylen, "cannot open the directive store in %s: %s", o->dir, mdb_strerror(rc));
 		rv = edu_err_from_mdb(rc);
@@ -494,9 +514,20 @@ edu_err dir_check(const Edunet__Dir__Directive *x, char *why, size_t whylen)
 		why_set(why, whylen, "audience or targets out of bounds");
 		return EDU_ETOOBIG;
 	}
+	{
+		int ty = edu_unit_type_parse(x->issuer_type);
+		if (ty < 0 || !edu_unit_type_aggregates((edu_unit_type)ty)) {
+			why_set(why, whylen, "issuer type \"%.16s\" is not a Sở, Phòng or Xã", x->issuer_type);
+			return EDU_EPERM;
+		}
+	}
+	if (x->n_parents != x->n_targets) {
+		why_set(why, whylen, "%zu parents for %zu targets", x->n_parents, x->n_targets);
+		return EDU_EINVAL;
+	}
 	for (size_t i = 0; i < x->n_targets; i++)
-		if (!edu_unit_id_valid(x->targets[i])) {
-			why_set(why, whylen, "target %zu is not a unit id", i);
+		if (!edu_unit_id_valid(x->targets[i]) || !edu_unit_id_valid(x->parents[i])) {
+			why_set(why, whylen, "target %zu or its parent is not a unit id", i);
 			return EDU_EINVAL;
 		}
 	for (size_t i = 0; i < x->n_audience_types; i++)
@@ -672,7 +703,8 @@ static edu_err own_event(edu_dir *d, MDB_txn *t, const char *id, int kind, int64
 
 /* Verifies and commits one SignedDirective (inside t). EDU_OK also for a
  * duplicate; another error means refused (why says why). */
-static edu_err accept_directive(edu_dir *d, MDB_txn *t, const ProtobufCBinaryData *raw, char *why, size_t whylen)
+static edu_err accept_directive(edu_dir *d, MDB_txn *t, const ProtobufCBinaryData *raw, const char *parent_unit,
+    char *why, size_t whylen)
 {
 	Edunet__Dir__SignedDirective *sd = NULL;
 	Edunet__Dir__Directive *x = NULL;
@@ -698,9 +730,41 @@ static edu_err accept_directive(edu_dir *d, MDB_txn *t, const ProtobufCBinaryDat
 	if (d->reg) {
 		int ii = edu_registry_find(d->reg, x->issuer), si = edu_registry_find(d->reg, d->self);
 		const edu_reg_unit *iu = edu_registry_unit(d->reg, ii);
+		bool below = false;
 		if (!iu || !edu_unit_type_aggregates(iu->type) || si < 0 || ii == si ||
 		    !edu_registry_is_under(d->reg, si, ii)) {
 			why_set(why, whylen, "issuer %s is not a Sở/Phòng above %s in the registry", x->issuer, d->self);
+			rv = EDU_EPERM;
+			goto out;
+		}
+		if (strcmp(x->issuer_type, edu_unit_type_name(iu->type)) != 0) {
+			why_set(why, whylen, "issuer %s signed type %s, the registry says %s", x->issuer, x->issuer_type,
+			    edu_unit_type_name(iu->type));
+			rv = EDU_EPERM;
+			goto out;
+		}
+		for (size_t i = 0; i < x->n_targets && !below; i++) {
+			int ti = edu_registry_find(d->reg, x->targets[i]);
+			below = ti >= 0 && ti != si && edu_registry_is_under(d->reg, ti, si);
+		}
+		if (!below) {
+			why_set(why, whylen, "no target of %s lies under %s", id, d->self);
+			rv = EDU_EPERM;
+			goto out;
+		}
+	} else {
+		/* A school: see "Trust at a school" in directive.h. */
+		size_t i;
+		for (i = 0; i < x->n_targets && strcmp(x->targets[i], d->self) != 0; i++)
+			;
+		if (i == x->n_targets) {
+			why_set(why, whylen, "%s is not addressed to %s (a school relays nothing)", id, d->self);
+			rv = EDU_EPERM;
+			goto out;
+		}
+		if (!parent_unit || strcmp(x->parents[i], parent_unit) != 0) {
+			why_set(why, whylen, "%s routes %s through %s, but it came from %s", id, d->self, x->parents[i],
+			    parent_unit ? parent_unit : "an unidentified parent");
 			rv = EDU_EPERM;
 			goto out;
 		}
@@ -865,7 +929,7 @@ edu_err edu_dir_publish(edu_dir *d, const edu_dir_new *n, char id[EDU_DIR_ID_MAX
 	Edunet__Dir__Directive x = EDUNET__DIR__DIRECTIVE__INIT;
 	Edunet__Dir__DirAttachment *att = NULL, **ptrs = NULL;
 	uint8_t (*shas)[32] = NULL;
-	char **targets = NULL;
+	char **targets = NULL, **parents = NULL;
 	size_t nt = 0;
 	edu_err rv;
 	pub_arg p = {&x, id, why, whylen};
@@ -890,8 +954,19 @@ edu_err edu_dir_publish(edu_dir *d, const edu_dir_new *n, char id[EDU_DIR_ID_MAX
 		return rv;
 	if ((rv = files_build(n->files, n->n_files, &att, &ptrs, &shas, why, whylen)) != EDU_OK)
 		goto out;
+	if (!(parents = calloc(nt, sizeof *parents))) {
+		rv = EDU_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nt; i++) {
+		const edu_reg_unit *tu = edu_registry_unit(d->reg, edu_registry_find(d->reg, targets[i]));
+		parents[i] = (char *)edu_registry_unit(d->reg, tu->parent)->id; /* targets lie below self: parent >= 0 */
+	}
 	x.format = EDU_DIR_FORMAT;
 	x.issuer = d->self;
+	x.issuer_type = (char *)edu_unit_type_name(self->type);
+	x.n_parents = nt;
+	x.parents = parents;
 	x.issuer_name = d->self_name;
 	x.seq = 1; /* for the check; the real number is taken in the transaction */
 	x.title = (char *)(n->title ? n->title : "");
@@ -934,6 +1009,7 @@ edu_err edu_dir_publish(edu_dir *d, const edu_dir_new *n, char id[EDU_DIR_ID_MAX
 	}
 out:
 	free(targets);
+	free(parents);
 	free(att);
 	free(ptrs);
 	free(shas);
@@ -1115,6 +1191,7 @@ typedef struct apply_arg {
 	const Edunet__Wire__DirSyncAck *ack;
 	uint64_t upto;
 	size_t n_sent;
+	const char *parent_unit;
 } apply_arg;
 
 static edu_err apply_txn(edu_dir *d, MDB_txn *t, void *arg)
@@ -1137,18 +1214,20 @@ static edu_err apply_txn(edu_dir *d, MDB_txn *t, void *arg)
 	}
 	for (i = 0; i < a->ack->n_directives; i++) {
 		char why[256] = "";
-		rv = accept_directive(d, t, &a->ack->directives[i], why, sizeof why);
+		rv = accept_directive(d, t, &a->ack->directives[i], a->parent_unit, why, sizeof why);
 		if (rv == EDU_ENOMEM || rv == EDU_EIO || rv == EDU_ENOSPC)
 			return rv;
 		if (rv != EDU_OK) /* refused for good: logged, skipped, never asked for again */
-			edu_log(LOG_ERR, "directive: refused a directive from the parent: %s", why);
+			edu_log(LOG_ERR, "directive: refused a directive from the parent %s: %s",
+			    a->parent_unit ? a->parent_unit : "(unidentified)", why);
 	}
 	return dir_meta_set_u64(t, d, META_CURSOR, a->ack->down_cursor);
 }
 
-edu_err edu_dir_sync_apply(edu_dir *d, const Edunet__Wire__DirSyncAck *ack, uint64_t upto, size_t n_sent)
+edu_err edu_dir_sync_apply(edu_dir *d, const Edunet__Wire__DirSyncAck *ack, uint64_t upto, size_t n_sent,
+    const char *parent_unit)
 {
-	apply_arg a = {ack, upto, n_sent};
+	apply_arg a = {ack, upto, n_sent, parent_unit};
 	edu_err rv;
 	bool q;
 	pthread_mutex_lock(&d->mu);

@@ -22,6 +22,24 @@
  * Without an identity (test/demo mode, no [tls]) records travel unsigned and
  * are accepted as content is; the registry checks still apply.
  *
+ * Trust at a school (no registry). The school cannot see the tree, so the
+ * issuer's own signature carries what the school needs, and the rest rests
+ * on the authenticated link to its parent:
+ *   1. the issuer's certificate verifies against the school's CA (chain,
+ *      dates, revocation) with CN == Directive.issuer, and the Ed25519
+ *      signature covers the exact directive bytes;
+ *   2. Directive.issuer_type (signed) is aggregating (so, phong, xa);
+ *   3. the school is one of the signed targets (a school relays nothing);
+ *   4. the issuer's signed Directive.parents names, as the school's parent,
+ *      the unit the uplink handshake bound the link to.
+ * So a directive reaches a school only as its issuer routed it: a parent
+ * (even one holding a genuine certificate of the CA) can relay other
+ * units' directives only to the schools those issuers placed under it, and
+ * can originate only in its own name. What the school cannot check alone is
+ * that the issuer really is an ancestor (a compromised Phòng key could sign
+ * any target list): each aggregating hop checks that with its registry
+ * before relaying, and the school's uplink should pin [uplink] parent_unit.
+ *
  * Thread-safe: one mutex serializes every transaction. */
 #ifndef EDU_DIRECTIVE_H
 #define EDU_DIRECTIVE_H
@@ -67,6 +85,7 @@ typedef struct edu_dir_opts {
 	struct edu_pki_verifier *verifier;
 	bool has_parent;                /* queue receipt events for the uplink */
 	uint64_t map_size;              /* 0: EDU_DIR_MAP_SIZE */
+	uint64_t map_max;               /* growth stops here (then EDU_ENOSPC); 0: EDU_DIR_MAP_MAX */
 } edu_dir_opts;
 
 /* Opens (creating) the environment; EDU_EVERSION when its format is not
@@ -136,8 +155,14 @@ const char *edu_dir_state(bool report_requested, int64_t deadline, int64_t acked
  * d until edu_dir_sync_done); *upto is the last uplog position included. */
 edu_err edu_dir_sync_build(edu_dir *d, Edunet__Wire__DirSync *req, uint64_t *upto);
 /* Child: commits the parent's answer (verified directives, new cursor, and
- * drops receipt events up to upto when acked) in one transaction. */
-edu_err edu_dir_sync_apply(edu_dir *d, const Edunet__Wire__DirSyncAck *ack, uint64_t upto, size_t n_sent);
+ * drops receipt events up to upto when acked) in one transaction.
+ * parent_unit: the unit the uplink's handshake bound the link to (with
+ * [tls]: authenticated by certificate and signed nonce), NULL when unknown.
+ * A node without a registry (a school) accepts a directive only when it is
+ * one of its signed targets and the issuer named parent_unit as the
+ * school's parent (Directive.parents); see "Trust at a school" above. */
+edu_err edu_dir_sync_apply(edu_dir *d, const Edunet__Wire__DirSyncAck *ack, uint64_t upto, size_t n_sent,
+    const char *parent_unit);
 void edu_dir_sync_free(Edunet__Wire__DirSync *req); /* frees what build allocated */
 
 /* Parent: verifies and commits child's receipts, then fills ack with the

@@ -11,7 +11,8 @@
 struct edu_dir {
 	MDB_env *env;
 	MDB_dbi dirs, down, receipts, uplog, meta;
-	uint64_t map_size;
+	uint64_t map_size, map_max;
+	bool map_full;         /* set inside a write when LMDB said MDB_MAP_FULL (grow and retry) */
 	pthread_mutex_t mu;    /* every transaction */
 	bool queued;           /* set inside a write: a receipt event went to the uplog */
 	char *self, *self_name;

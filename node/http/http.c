@@ -31,6 +31,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "directive/directive.h"
 #include "feeds/feeds.h"
 #include "item/item.h"
 #include "pages/pages.h"
@@ -46,6 +47,13 @@
 #define CT_JSONFEED "application/feed+json; charset=utf-8"
 #define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define HOME_PER_KIND 10
+#define HOME_DIRS 5          /* directives on the home page */
+#define DIRS_PAGE_MAX 200    /* directives on /d */
+#define DIR_TZ_MIN 420       /* directive times are shown in Vietnam time */
+/* Directives live outside the content store, so its generation does not see
+ * them: a fingerprint of the directive list is taken at most this often and
+ * folded into the cache generation (a new directive shows within it). */
+#define DIR_REFRESH_MS 1000
 #define STOP_WAIT_S 10
 #define QUERY_MAX 2048 /* bytes of a decoded query value we look at */
 /* libevent 2.1 moves at most 16 KiB per read or write call by default, so a
@@ -89,6 +97,11 @@ struct edu_http {
 	edu_store *store;
 	edu_agg *agg;
 	edu_uplink *uplink;
+	edu_dir *dirs;
+	pthread_mutex_t dir_mu;  /* the directive fingerprint below */
+	int64_t dir_checked_ms;
+	uint64_t dir_hash;
+	_Atomic uint64_t dir_epoch; /* bumped when the fingerprint changes */
 	char *host, *base_url, *self_unit, *self_name, *role;
 	int64_t started_ms;
 	uint64_t max_body;
@@ -128,6 +141,7 @@ static const char *reason(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 204: return "No Content";
+	case 301: return "Moved Permanently";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
@@ -319,7 +333,7 @@ static void next_cursor(edu_item **items, size_t n, bool more, char out[EDU_HTTP
 /* ---- cacheable builders -------------------------------------------------- */
 
 typedef enum route {
-	R_HOME, R_UNIT, R_ITEM, R_SEARCH, R_ATOM, R_RSS, R_JSONFEED,
+	R_HOME, R_UNIT, R_ITEM, R_SEARCH, R_ATOM, R_RSS, R_JSONFEED, R_DIRS, R_DIR,
 } route;
 
 /* A built response: status, content type and body. */
@@ -339,6 +353,184 @@ static edu_err build_error(edu_http *h, built *b, int status, const char *msg)
 	return edu_pages_error(&c, status, msg, &b->body);
 }
 
+/* ---- directives ("Văn bản chỉ đạo") -------------------------------------- */
+
+/* The cache generation: the store's plus the directive epoch. Both only
+ * grow, so ETags and Last-Modified stay monotonic. */
+static uint64_t cache_gen(edu_http *h)
+{
+	if (h->dirs && pthread_mutex_trylock(&h->dir_mu) == 0) {
+		int64_t now = edu_time_now_ms();
+		json_t *j = NULL;
+		if (now - h->dir_checked_ms >= DIR_REFRESH_MS && edu_dir_list_json(h->dirs, 0, &j) == EDU_OK) {
+			/* Directives are immutable once signed: their ids say it all. */
+			uint64_t hs = 1469598103934665603ull;
+			size_t i;
+			json_t *d;
+			json_array_foreach(json_object_get(j, "directives"), i, d) {
+				const char *id = json_string_value(json_object_get(d, "id"));
+				hs ^= http_hash(id ? id : "", id ? strlen(id) + 1 : 1);
+				hs *= 1099511628211ull;
+			}
+			if (hs != h->dir_hash) {
+				h->dir_hash = hs;
+				atomic_fetch_add(&h->dir_epoch, 1);
+			}
+			h->dir_checked_ms = now;
+		}
+		json_decref(j);
+		pthread_mutex_unlock(&h->dir_mu);
+	}
+	return edu_store_generation(h->store) + atomic_load(&h->dir_epoch);
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int64_t jtime(json_t *o, const char *key)
+{
+	int64_t t = 0;
+	const char *s = jstr(o, key);
+	if (!s || edu_time_parse(s, &t, NULL) != EDU_OK)
+		return 0;
+	return t;
+}
+
+/* Fills d from one directive's JSON (node/directive's view); strings are
+ * borrowed from j. *strs is one allocation holding the audience arrays and
+ * the attachments: free it after rendering. */
+static edu_err dir_view(json_t *j, edu_pages_dir *d, void **mem)
+{
+	json_t *aud = json_object_get(j, "audience");
+	json_t *types = json_object_get(aud, "types"), *units = json_object_get(aud, "units");
+	json_t *atts = json_object_get(j, "attachments");
+	size_t nt = json_array_size(types), nu = json_array_size(units), na = json_array_size(atts);
+	memset(d, 0, sizeof *d);
+	*mem = NULL;
+	void *m = calloc(1, (nt + nu) * sizeof(char *) + na * sizeof(edu_pages_dir_file) + 1);
+	if (!m)
+		return EDU_ENOMEM;
+	const char **ts = m, **us = ts + nt;
+	edu_pages_dir_file *fs = (edu_pages_dir_file *)(us + nu);
+	for (size_t i = 0; i < nt; i++)
+		ts[i] = json_string_value(json_array_get(types, i));
+	for (size_t i = 0; i < nu; i++)
+		us[i] = json_string_value(json_array_get(units, i));
+	for (size_t i = 0; i < na; i++) {
+		json_t *a = json_array_get(atts, i);
+		json_int_t sz = json_integer_value(json_object_get(a, "size"));
+		fs[i] = (edu_pages_dir_file){jstr(a, "name"), jstr(a, "media_type"), sz > 0 ? (uint64_t)sz : 0};
+	}
+	json_int_t nt_targets = json_integer_value(json_object_get(j, "targets"));
+	const char *dir = jstr(j, "direction");
+	*d = (edu_pages_dir){
+		.id = jstr(j, "id"), .issuer = jstr(j, "issuer"), .issuer_name = jstr(j, "issuer_name"),
+		.title = jstr(j, "title"), .doc_number = jstr(j, "doc_number"), .doc_date = jstr(j, "doc_date"),
+		.signer = jstr(j, "signer"), .published = jtime(j, "published"), .deadline = jtime(j, "deadline"),
+		.report_requested = json_is_true(json_object_get(j, "report_requested")),
+		.sent = dir && strcmp(dir, "sent") == 0,
+		.aud_types = ts, .n_aud_types = nt, .aud_units = us, .n_aud_units = nu,
+		.n_targets = nt_targets > 0 ? (size_t)nt_targets : 0,
+		.body = jstr(j, "body"), .files = fs, .n_files = na, .tz_offset_min = DIR_TZ_MIN,
+	};
+	*mem = m;
+	return d->id ? EDU_OK : EDU_EINVAL;
+}
+
+/* A directive this node shows: one it issued or one addressed to it (a
+ * Phòng only relaying a directive to its schools does not publish it). */
+static bool dir_visible(json_t *j)
+{
+	const char *dir = jstr(j, "direction");
+	return (dir && strcmp(dir, "sent") == 0) || json_object_get(j, "receipt") != NULL;
+}
+
+/* The newest directives (at most max) as views; free with dirs_free. */
+static edu_err dirs_load(edu_http *h, size_t max, json_t **j, edu_pages_dir **out, void ***mems, size_t *n)
+{
+	*j = NULL;
+	*out = NULL;
+	*mems = NULL;
+	*n = 0;
+	if (!h->dirs)
+		return EDU_OK;
+	edu_err rv = edu_dir_list_json(h->dirs, 0, j);
+	if (rv != EDU_OK)
+		return rv;
+	json_t *arr = json_object_get(*j, "directives");
+	size_t total = json_array_size(arr);
+	if (total > max)
+		total = max;
+	if (total == 0)
+		return EDU_OK;
+	*out = calloc(total, sizeof **out);
+	*mems = calloc(total, sizeof **mems);
+	if (!*out || !*mems)
+		return EDU_ENOMEM;
+	for (size_t i = 0; i < total; i++) {
+		if ((rv = dir_view(json_array_get(arr, i), &(*out)[*n], &(*mems)[*n])) != EDU_OK) {
+			free((*mems)[*n]);
+			(*mems)[*n] = NULL;
+			if (rv == EDU_ENOMEM)
+				return rv;
+			continue; /* malformed entry: skipped */
+		}
+		(*n)++;
+	}
+	return EDU_OK;
+}
+
+static void dirs_free(json_t *j, edu_pages_dir *d, void **mems, size_t n)
+{
+	for (size_t i = 0; mems && i < n; i++)
+		free(mems[i]);
+	free(mems);
+	free(d);
+	json_decref(j);
+}
+
+static edu_err build_dirs(edu_http *h, built *b)
+{
+	json_t *j = NULL;
+	edu_pages_dir *d = NULL;
+	void **mems = NULL;
+	size_t n = 0;
+	edu_pages_ctx c;
+	pages_ctx(h, &c);
+	edu_err rv = dirs_load(h, DIRS_PAGE_MAX, &j, &d, &mems, &n);
+	if (rv == EDU_OK) {
+		b->status = 200;
+		b->ctype = CT_HTML;
+		rv = edu_pages_directives(&c, d, n, &b->body);
+	}
+	dirs_free(j, d, mems, n);
+	return rv;
+}
+
+static edu_err build_dir(edu_http *h, const char *id, built *b)
+{
+	json_t *j = NULL;
+	void *mem = NULL;
+	edu_pages_dir d;
+	edu_pages_ctx c;
+	pages_ctx(h, &c);
+	edu_err rv = h->dirs ? edu_dir_get_json(h->dirs, id, &j) : EDU_ENOENT;
+	if (rv == EDU_ENOENT || (rv == EDU_OK && !dir_visible(j))) {
+		json_decref(j);
+		return build_error(h, b, 404, "Không tìm thấy văn bản.");
+	}
+	if (rv == EDU_OK && (rv = dir_view(j, &d, &mem)) == EDU_OK) {
+		b->status = 200;
+		b->ctype = CT_HTML;
+		rv = edu_pages_directive(&c, &d, &b->body);
+	}
+	free(mem);
+	json_decref(j);
+	return rv;
+}
+
 static edu_err build_home(edu_http *h, edu_store_rd *rd, query *q, built *b)
 {
 	edu_err rv = EDU_OK;
@@ -348,6 +540,10 @@ static edu_err build_home(edu_http *h, edu_store_rd *rd, query *q, built *b)
 	edu_item **by_kind[EDU_KIND_COUNT] = {0};
 	size_t n_by_kind[EDU_KIND_COUNT] = {0};
 	edu_pages_unit *pu = NULL;
+	json_t *dj = NULL;
+	edu_pages_dir *dv = NULL;
+	void **dmems = NULL;
+	size_t n_dirs = 0;
 	edu_pages_ctx c;
 	pages_ctx(h, &c);
 
@@ -370,6 +566,12 @@ static edu_err build_home(edu_http *h, edu_store_rd *rd, query *q, built *b)
 	}
 	c.units = pu;
 	c.n_units = n_self;
+	if (!(unit && *unit)) { /* directives belong to this node, not to a unit filter */
+		if ((rv = dirs_load(h, HOME_DIRS, &dj, &dv, &dmems, &n_dirs)) != EDU_OK)
+			goto out;
+		c.dirs = dv;
+		c.n_dirs = n_dirs;
+	}
 	for (int k = 1; k < EDU_KIND_COUNT; k++) {
 		edu_query eq = {.units = units, .n_units = n_units, .kind = (edu_kind)k, .limit = HOME_PER_KIND};
 		bool more;
@@ -382,6 +584,7 @@ static edu_err build_home(edu_http *h, edu_store_rd *rd, query *q, built *b)
 out:
 	for (int k = 0; k < EDU_KIND_COUNT; k++)
 		edu_store_items_free(by_kind[k], n_by_kind[k]);
+	dirs_free(dj, dv, dmems, n_dirs);
 	free(pu);
 	free(units);
 	free(self_units);
@@ -599,7 +802,7 @@ static void serve_cached(edu_http_loop *l, struct evhttp_request *req, route r, 
 {
 	edu_http *h = l->h;
 	const char *key = evhttp_request_get_uri(req);
-	uint64_t gen = edu_store_generation(h->store);
+	uint64_t gen = cache_gen(h);
 	http_entry *e = http_cache_get(h->cache, key, gen);
 	if (e) {
 		atomic_fetch_add(&h->cache_hits, 1);
@@ -625,6 +828,8 @@ static void serve_cached(edu_http_loop *l, struct evhttp_request *req, route r, 
 	case R_UNIT: rv = build_list(h, rd, r, arg, &q, &b); break;
 	case R_SEARCH: rv = build_list(h, rd, r, NULL, &q, &b); break;
 	case R_ITEM: rv = build_item(h, rd, arg, &b); break;
+	case R_DIRS: rv = build_dirs(h, &b); break;
+	case R_DIR: rv = build_dir(h, arg, &b); break;
 	default: rv = build_feed(h, rd, r, key, &q, &b); break;
 	}
 	edu_store_read_end(rd);
@@ -743,6 +948,125 @@ fail:
 	edu_item_free(it);
 	free(data);
 	reply_page_error(l, req, status, status == 404 ? "Không tìm thấy tệp." : "Lỗi máy chủ.");
+}
+
+/* GET /d/{id}/a/{n}: a directive's attachment with its stored media type,
+ * as a download that is never sniffed or rendered in the portal's origin. */
+static void serve_dir_attachment(edu_http_loop *l, struct evhttp_request *req, const char *rest)
+{
+	edu_http *h = l->h;
+	char id[EDU_DIR_ID_MAX];
+	const char *slash = strchr(rest, '/');
+	size_t idlen = slash ? (size_t)(slash - rest) : 0;
+	char *end = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	char *name = NULL, *mt = NULL;
+	json_t *j = NULL;
+	int status = 404;
+	if (!h->dirs || !slash || idlen == 0 || idlen >= sizeof id || strncmp(slash, "/a/", 3) != 0 ||
+	    slash[3] < '0' || slash[3] > '9' || strlen(slash + 3) > 3)
+		goto fail;
+	unsigned long n = strtoul(slash + 3, &end, 10);
+	if (*end || n >= EDU_DIR_ATTACH_COUNT_MAX)
+		goto fail;
+	memcpy(id, rest, idlen);
+	id[idlen] = '\0';
+	/* only what this node shows (see dir_visible) */
+	edu_err rv = edu_dir_get_json(h->dirs, id, &j);
+	if (rv == EDU_OK && !dir_visible(j))
+		rv = EDU_ENOENT;
+	if (rv == EDU_OK)
+		rv = edu_dir_attachment(h->dirs, id, NULL, n, &data, &len, &name, &mt);
+	if (rv != EDU_OK) {
+		status = rv == EDU_ENOENT ? 404 : 500;
+		goto fail;
+	}
+	char disp[1024];
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	/* a media type is one token/token[;params] line: anything else is octet-stream */
+	bool mt_ok = mt && *mt && strlen(mt) < 200 && !strpbrk(mt, "\r\n\"\\") && strchr(mt, '/');
+	evhttp_add_header(oh, "Content-Type", mt_ok ? mt : "application/octet-stream");
+	evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(oh, "Referrer-Policy", "same-origin");
+	evhttp_add_header(oh, "Content-Security-Policy", "default-src 'none'; sandbox");
+	evhttp_add_header(oh, "Cache-Control", "public, max-age=86400"); /* signed: never changes */
+	if (http_disposition(name && *name ? name : "file", disp, sizeof disp) == EDU_OK)
+		evhttp_add_header(oh, "Content-Disposition", disp);
+	else
+		evhttp_add_header(oh, "Content-Disposition", "attachment");
+	struct evbuffer *b = evbuffer_new();
+	if (!b || evbuffer_add_reference(b, data, len, free_blob, data) != 0) {
+		free(data);
+		if (b)
+			evbuffer_free(b);
+		count(h, 500);
+		evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+	} else {
+		send_buf(h, req, 200, b);
+		evbuffer_free(b);
+	}
+	free(name);
+	free(mt);
+	json_decref(j);
+	return;
+fail:
+	free(data);
+	free(name);
+	free(mt);
+	json_decref(j);
+	reply_page_error(l, req, status, status == 404 ? "Không tìm thấy tệp." : "Lỗi máy chủ.");
+}
+
+/* An old portal path recorded at import (an item's source_url): true when
+ * it answered with 301 to the item's page. Checked only after the node's
+ * own routes, so they always win. */
+static bool serve_old_link(edu_http_loop *l, struct evhttp_request *req)
+{
+	edu_http *h = l->h;
+	char unit[EDU_UNIT_ID_MAX + 1], loc[EDU_ITEM_ID_MAX + 8];
+	uint64_t seq = 0;
+	edu_store_rd *rd = NULL;
+	edu_err rv = edu_store_read_begin(h->store, &rd);
+	if (rv == EDU_OK)
+		rv = edu_store_find_source(rd, evhttp_request_get_uri(req), unit, &seq);
+	edu_store_read_end(rd);
+	if (rv != EDU_OK) {
+		if (rv != EDU_ENOENT && rv != EDU_EINVAL)
+			edu_log(LOG_WARNING, "http: old link lookup: %s", edu_strerror(rv));
+		return false;
+	}
+	/* unit is [a-z0-9-] (store_ikey_parse): safe in a header and a URL */
+	snprintf(loc, sizeof loc, "/i/%s:%" PRIu64, unit, seq);
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	evhttp_add_header(oh, "Location", loc);
+	evhttp_add_header(oh, "Cache-Control", "public, max-age=3600");
+	edu_buf b = EDU_BUF_INIT;
+	edu_buf_printf(&b, "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>Đã chuyển</title>"
+	                   "</head><body><p>Trang đã chuyển tới <a href=\"%s\">%s</a>.</p></body></html>\n", loc, loc);
+	edu_http_reply(l, req, 301, CT_HTML, b.p, b.len);
+	edu_buf_free(&b);
+	return true;
+}
+
+/* "/?p=101" (an old WordPress link) reaches the home route: it is an old link
+ * only when its query has a key the home page does not take. */
+static bool home_query_foreign(struct evhttp_request *req)
+{
+	query q;
+	bool foreign = false;
+	const char *qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (!qs || !*qs)
+		return false;
+	query_parse(req, &q);
+	if (q.ok) {
+		struct evkeyval *kv;
+		TAILQ_FOREACH(kv, &q.kv, next)
+			if (strcmp(kv->key, "unit") != 0)
+				foreign = true;
+	}
+	evhttp_clear_headers(&q.kv);
+	return foreign;
 }
 
 static void serve_metrics(edu_http_loop *l, struct evhttp_request *req)
@@ -868,8 +1192,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 		edu_http_reply(l, req, 405, CT_TEXT, "method not allowed\n", 19);
 		goto out;
 	}
-	if (strcmp(path, "/") == 0)
-		serve_cached(l, req, R_HOME, path, NULL);
+	if (strcmp(path, "/") == 0) {
+		if (!home_query_foreign(req) || !serve_old_link(l, req))
+			serve_cached(l, req, R_HOME, path, NULL);
+	}
 	else if (strcmp(path, "/healthz") == 0)
 		edu_http_reply(l, req, 200, CT_TEXT, "ok\n", 3);
 	else if (strcmp(path, "/metrics") == 0)
@@ -890,7 +1216,13 @@ static void on_request(struct evhttp_request *req, void *arg)
 		serve_attachment(l, req, path + 3);
 	else if (strncmp(path, "/i/", 3) == 0 && path[3])
 		serve_cached(l, req, R_ITEM, path, path + 3);
-	else
+	else if (strcmp(path, "/d") == 0 || strcmp(path, "/d/") == 0)
+		serve_cached(l, req, R_DIRS, path, NULL);
+	else if (strncmp(path, "/d/", 3) == 0 && path[3] && strchr(path + 3, '/'))
+		serve_dir_attachment(l, req, path + 3);
+	else if (strncmp(path, "/d/", 3) == 0 && path[3])
+		serve_cached(l, req, R_DIR, path, path + 3);
+	else if (!serve_old_link(l, req))
 		reply_page_error(l, req, 404, "Không tìm thấy trang.");
 out:
 	free(path);
@@ -1066,7 +1398,9 @@ edu_err edu_http_start(edu_http **out, const edu_http_opts *o)
 		return EDU_ENOMEM;
 	h->fd = -1;
 	pthread_mutex_init(&h->lm_mu, NULL);
+	pthread_mutex_init(&h->dir_mu, NULL);
 	h->store = o->store;
+	h->dirs = o->dirs;
 	h->agg = o->agg;
 	h->uplink = o->uplink;
 	h->started_ms = o->started_ms ? o->started_ms : edu_time_now_ms();
@@ -1133,6 +1467,7 @@ void edu_http_stop(edu_http *h)
 		close(h->fd);
 	http_cache_free(h->cache);
 	pthread_mutex_destroy(&h->lm_mu);
+	pthread_mutex_destroy(&h->dir_mu);
 	free(h->host);
 	free(h->base_url);
 	free(h->self_unit);

@@ -20,6 +20,7 @@
 
 struct evhttp_request;
 struct edu_agg;
+struct edu_dir;
 
 #define EDU_HTTP_MAX_THREADS 64
 #define EDU_HTTP_MAX_HEADERS (16 * 1024)  /* bytes of request line + headers */
@@ -49,6 +50,7 @@ typedef struct edu_http_opts {
 	edu_store *store;          /* borrowed; must outlive the server */
 	struct edu_agg *agg;       /* borrowed; NULL on school nodes */
 	edu_uplink *uplink;        /* borrowed; NULL when the node has no parent */
+	struct edu_dir *dirs;      /* borrowed; directives for /d and the home page, NULL: none */
 	const char *self_unit;
 	const char *self_name;
 	const char *role;          /* school | phong | so */

@@ -426,6 +426,8 @@ static edu_err finish(writer *w, size_t start)
 
 /* Pages ------------------------------------------------------------------- */
 
+static edu_err dir_list(writer *w, const edu_pages_dir *dirs, size_t n);
+
 edu_err edu_pages_home(const edu_pages_ctx *c, edu_item *const *const by_kind[EDU_KIND_COUNT],
     const size_t n_by_kind[EDU_KIND_COUNT], const char *unit_filter, edu_buf *out)
 {
@@ -485,10 +487,15 @@ edu_err edu_pages_home(const edu_pages_ctx *c, edu_item *const *const by_kind[ED
 		esc(&w, unit_display(c, uf, NULL));
 		LIT(&w, "</option>\n");
 	}
-	LIT(&w, "</select>\n<button type=\"submit\">Lọc</button>\n</form>\n</div>\n"
-	        "<div class=\"kinds\">\n");
+	LIT(&w, "</select>\n<button type=\"submit\">Lọc</button>\n</form>\n</div>\n");
 
 	edu_err rv = EDU_OK;
+	if (c->n_dirs > 0) {
+		LIT(&w, "<section class=\"group directives\">\n<h2><a href=\"/d\">Văn bản chỉ đạo</a></h2>\n");
+		rv = dir_list(&w, c->dirs, c->n_dirs);
+		LIT(&w, "</section>\n");
+	}
+	LIT(&w, "<div class=\"kinds\">\n");
 	for (int k = EDU_KIND_NEWS; k < EDU_KIND_COUNT && rv == EDU_OK; k++) {
 		size_t n = n_by_kind != NULL ? n_by_kind[k] : 0;
 		LIT(&w, "<section class=\"group kind-");
@@ -678,6 +685,184 @@ edu_err edu_pages_item(const edu_pages_ctx *c, const edu_item *it, edu_buf *out)
 		LIT(&w, "<p class=\"source\"><a rel=\"nofollow noopener\" href=\"");
 		esc(&w, it->source_url);
 		LIT(&w, "\">Nguồn gốc</a></p>\n");
+	}
+	LIT(&w, "</article>\n");
+	page_end(&w, c);
+	return finish(&w, start);
+}
+
+/* Directives ("Văn bản chỉ đạo") ------------------------------------------ */
+
+static void dir_href(writer *w, const edu_pages_dir *d)
+{
+	LIT(w, "/d/");
+	url_enc(w, d->id, 1);
+}
+
+static const char *dir_issuer(const edu_pages_dir *d)
+{
+	return d->issuer_name != NULL && *d->issuer_name ? d->issuer_name : nz(d->issuer);
+}
+
+/* One <li>: issuer, number, date, title, deadline. */
+static void dir_entry(writer *w, const edu_pages_dir *d)
+{
+	LIT(w, "<li class=\"entry directive\">\n<h3><a href=\"");
+	dir_href(w, d);
+	LIT(w, "\">");
+	esc(w, d->title != NULL && *d->title ? d->title : "(không có tiêu đề)");
+	LIT(w, "</a></h3>\n<p class=\"meta\"><span class=\"issuer\">");
+	esc(w, dir_issuer(d));
+	LIT(w, "</span>");
+	if (d->doc_number != NULL && *d->doc_number) {
+		LIT(w, " · Số ");
+		esc(w, d->doc_number);
+	}
+	if (d->doc_date != NULL && *d->doc_date) {
+		LIT(w, " · Ngày ");
+		esc(w, d->doc_date);
+	} else if (d->published != 0) {
+		LIT(w, " · ");
+		put_time(w, d->published, d->tz_offset_min);
+	}
+	if (d->deadline != 0) {
+		LIT(w, " · <span class=\"deadline\">Hạn: ");
+		put_time(w, d->deadline, d->tz_offset_min);
+		LIT(w, "</span>");
+	}
+	LIT(w, "</p>\n</li>\n");
+}
+
+static edu_err dir_list(writer *w, const edu_pages_dir *dirs, size_t n)
+{
+	if (n > 0 && dirs == NULL)
+		return EDU_EINVAL;
+	LIT(w, "<ul class=\"entries directives\">\n");
+	for (size_t i = 0; i < n && w->rv == EDU_OK; i++)
+		dir_entry(w, &dirs[i]);
+	LIT(w, "</ul>\n");
+	return EDU_OK;
+}
+
+edu_err edu_pages_directives(const edu_pages_ctx *c, const edu_pages_dir *dirs, size_t n, edu_buf *out)
+{
+	if (c == NULL || out == NULL || (n > 0 && dirs == NULL))
+		return EDU_EINVAL;
+	writer w = {out, EDU_OK};
+	size_t start = out->len;
+	head_begin(&w);
+	LIT(&w, "Văn bản chỉ đạo");
+	head_end(&w, c, NULL, NULL);
+	LIT(&w, "<div class=\"page-head\">\n<h1>Văn bản chỉ đạo</h1>\n</div>\n<section class=\"group directives\">\n");
+	edu_err rv = EDU_OK;
+	if (n == 0)
+		LIT(&w, "<p class=\"empty\">Chưa có văn bản chỉ đạo.</p>\n");
+	else
+		rv = dir_list(&w, dirs, n);
+	LIT(&w, "</section>\n");
+	page_end(&w, c);
+	if (w.rv == EDU_OK)
+		w.rv = rv;
+	return finish(&w, start);
+}
+
+/* "Các trường THCS, TH; 3 đơn vị (12 đơn vị nhận)" */
+static void audience(writer *w, const edu_pages_dir *d)
+{
+	const char *sep = "";
+	if (d->n_aud_types == 0 && d->n_aud_units == 0) {
+		LIT(w, "Tất cả đơn vị trực thuộc");
+	}
+	if (d->n_aud_types > 0) {
+		LIT(w, "Loại đơn vị: ");
+		for (size_t i = 0; i < d->n_aud_types; i++) {
+			if (i)
+				LIT(w, ", ");
+			esc(w, nz(d->aud_types[i]));
+		}
+		sep = "; ";
+	}
+	if (d->n_aud_units > 0) {
+		puts_raw(w, sep);
+		LIT(w, "Đơn vị: ");
+		for (size_t i = 0; i < d->n_aud_units; i++) {
+			if (i)
+				LIT(w, ", ");
+			esc(w, nz(d->aud_units[i]));
+		}
+	}
+	if (d->n_targets > 0) {
+		LIT(w, " (");
+		put_u64(w, d->n_targets);
+		LIT(w, " đơn vị nhận)");
+	}
+}
+
+edu_err edu_pages_directive(const edu_pages_ctx *c, const edu_pages_dir *d, edu_buf *out)
+{
+	if (c == NULL || d == NULL || out == NULL || d->id == NULL || (d->n_files > 0 && d->files == NULL) ||
+	    (d->n_aud_types > 0 && d->aud_types == NULL) || (d->n_aud_units > 0 && d->aud_units == NULL))
+		return EDU_EINVAL;
+	writer w = {out, EDU_OK};
+	size_t start = out->len;
+	const char *title = d->title != NULL && *d->title ? d->title : "(không có tiêu đề)";
+	head_begin(&w);
+	esc(&w, title);
+	head_end(&w, c, NULL, NULL);
+	LIT(&w, "<article class=\"item directive\">\n<p class=\"kind\"><a href=\"/d\">Văn bản chỉ đạo</a>");
+	puts_raw(&w, d->sent ? " · đã gửi" : " · đã nhận");
+	LIT(&w, "</p>\n<h1>");
+	esc(&w, title);
+	LIT(&w, "</h1>\n<dl class=\"facts\">\n<dt>Cơ quan ban hành</dt><dd>");
+	esc(&w, dir_issuer(d));
+	if (d->issuer != NULL && *d->issuer) {
+		LIT(&w, " <span class=\"unit-id\">(");
+		esc(&w, d->issuer);
+		LIT(&w, ")</span>");
+	}
+	LIT(&w, "</dd>\n");
+	dt_dd_text(&w, "Số hiệu", d->doc_number);
+	dt_dd_text(&w, "Ngày ban hành", d->doc_date);
+	dt_dd_text(&w, "Người ký", d->signer);
+	if (d->published != 0)
+		dt_dd_time(&w, "Ngày gửi", d->published, d->tz_offset_min);
+	LIT(&w, "<dt>Nơi nhận</dt><dd>");
+	audience(&w, d);
+	LIT(&w, "</dd>\n");
+	if (d->deadline != 0)
+		dt_dd_time(&w, "Hạn", d->deadline, d->tz_offset_min);
+	LIT(&w, "<dt>Báo cáo</dt><dd>");
+	puts_raw(&w, d->report_requested ? "Yêu cầu báo cáo" : "Không yêu cầu báo cáo");
+	LIT(&w, "</dd>\n<dt>Mã văn bản</dt><dd><code>");
+	esc(&w, d->id);
+	LIT(&w, "</code></dd>\n</dl>\n");
+	if (d->body != NULL && *d->body) {
+		LIT(&w, "<div class=\"body\">\n");
+		if (w.rv == EDU_OK)
+			w.rv = edu_render_markdown(d->body, strlen(d->body), w.b);
+		LIT(&w, "</div>\n");
+	}
+	if (d->n_files > 0) {
+		LIT(&w, "<section class=\"attachments\">\n<h2>Tệp đính kèm</h2>\n<ul>\n");
+		for (size_t i = 0; i < d->n_files; i++) {
+			const edu_pages_dir_file *f = &d->files[i];
+			LIT(&w, "<li><a href=\"");
+			dir_href(&w, d);
+			LIT(&w, "/a/");
+			put_u64(&w, i);
+			LIT(&w, "\">");
+			esc(&w, f->name != NULL && *f->name ? f->name : "tệp");
+			LIT(&w, "</a> <span class=\"size\">");
+			put_size(&w, f->size);
+			LIT(&w, "</span>");
+			if (f->media_type != NULL && *f->media_type) {
+				LIT(&w, " <span class=\"type\">");
+				esc(&w, f->media_type);
+				LIT(&w, "</span>");
+			}
+			LIT(&w, "</li>\n");
+		}
+		LIT(&w, "</ul>\n</section>\n");
 	}
 	LIT(&w, "</article>\n");
 	page_end(&w, c);

@@ -6,7 +6,9 @@
 #ifndef EDU_PAGES_H
 #define EDU_PAGES_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "core/buf.h"
 #include "core/err.h"
 #include "item/item.h"
@@ -15,6 +17,36 @@ typedef struct edu_pages_unit {
 	const char *id;
 	const char *name;
 } edu_pages_unit;
+
+/* One attachment of a directive (no bytes). */
+typedef struct edu_pages_dir_file {
+	const char *name;
+	const char *media_type;
+	uint64_t size;
+} edu_pages_dir_file;
+
+/* A directive ("Văn bản chỉ đạo", node/directive) as the pages show it. All
+ * strings may be NULL and are shown escaped; body is Markdown and only goes
+ * through edu_render_markdown. Times are Unix seconds (0: none), shown at
+ * tz_offset_min. */
+typedef struct edu_pages_dir {
+	const char *id;           /* "<issuer>:d<seq>" */
+	const char *issuer, *issuer_name;
+	const char *title, *doc_number, *doc_date, *signer;
+	int64_t published;
+	int64_t deadline;
+	bool report_requested;
+	bool sent;                /* issued by this node (else received) */
+	const char *const *aud_types; /* audience as issued: unit types and units */
+	size_t n_aud_types;
+	const char *const *aud_units;
+	size_t n_aud_units;
+	size_t n_targets;         /* units the audience expanded to */
+	const char *body;         /* detail page only */
+	const edu_pages_dir_file *files; /* detail page only; linked as /d/{id}/a/{n} */
+	size_t n_files;
+	int tz_offset_min;
+} edu_pages_dir;
 
 typedef struct edu_pages_ctx {
 	const char *node_id;
@@ -26,6 +58,10 @@ typedef struct edu_pages_ctx {
 	/* Units offered in the home page's unit filter (the subtree); may be empty. */
 	const edu_pages_unit *units;
 	size_t n_units;
+	/* Directives for the home page's "Văn bản chỉ đạo" section, newest first
+	 * (the section appears only when n_dirs > 0). */
+	const edu_pages_dir *dirs;
+	size_t n_dirs;
 } edu_pages_ctx;
 
 /* GET /: newest items of the subtree, one section per kind (index = edu_kind,
@@ -48,6 +84,10 @@ edu_err edu_pages_item(const edu_pages_ctx *c, const edu_item *it, edu_buf *out)
 /* GET /search?q=: results (may be empty); q as typed. */
 edu_err edu_pages_search(const edu_pages_ctx *c, const char *q, edu_item *const *items, size_t n,
     const char *next_cursor, edu_buf *out);
+/* GET /d: the directives sent from or received at this node, newest first. */
+edu_err edu_pages_directives(const edu_pages_ctx *c, const edu_pages_dir *dirs, size_t n, edu_buf *out);
+/* GET /d/{id}: one directive with its rendered body and attachment links. */
+edu_err edu_pages_directive(const edu_pages_ctx *c, const edu_pages_dir *d, edu_buf *out);
 /* Error page (404, 400, ...) in Vietnamese. */
 edu_err edu_pages_error(const edu_pages_ctx *c, int status, const char *message, edu_buf *out);
 /* The stylesheet served at /static/style.css (static storage). */

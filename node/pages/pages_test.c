@@ -41,7 +41,7 @@ static const edu_pages_unit units[] = {
 
 static edu_pages_ctx ctx(void)
 {
-	edu_pages_ctx c = {"so-dongthap", "Sở GDĐT Đồng Tháp", "so", names_lookup, NULL, units, 3};
+	edu_pages_ctx c = {"so-dongthap", "Sở GDĐT Đồng Tháp", "so", names_lookup, NULL, units, 3, NULL, 0};
 	return c;
 }
 
@@ -608,7 +608,7 @@ static void error(void **st)
 	assert_non_null(strstr(b.p, "Lỗi 500"));
 
 	/* a school node's header; node name missing → id */
-	edu_pages_ctx s = {"th-an-binh", NULL, "school", NULL, NULL, NULL, 0};
+	edu_pages_ctx s = {"th-an-binh", NULL, "school", NULL, NULL, NULL, 0, NULL, 0};
 	edu_buf_reset(&b);
 	assert_int_equal(edu_pages_error(&s, 413, "Quá lớn", &b), EDU_OK);
 	assert_non_null(strstr(b.p, "<span class=\"role\">Trường</span>"));
@@ -850,7 +850,7 @@ static void xss(void **st)
 		const char *p = i < np ? payloads[i] : md_payloads[i - np];
 		const char *body = i < np ? p : md_payloads[i - np];
 		edu_pages_unit us[] = {{"so-dongthap", p}, {p, p}};
-		edu_pages_ctx c = {"so-dongthap", p, "so", payload_name, (void *)p, us, 2};
+		edu_pages_ctx c = {"so-dongthap", p, "so", payload_name, (void *)p, us, 2, NULL, 0};
 		char *tags[] = {(char *)p, "an toàn"};
 		edu_attachment at[] = {{(char *)p, (char *)p, 2048, {0}}};
 		edu_item full = mk(p, 1, EDU_KIND_DOCUMENT, p, p, body);
@@ -899,6 +899,175 @@ static void xss(void **st)
 	edu_buf_reset(&b);
 	assert_int_equal(edu_pages_search(&c, "&lt;script&gt;", NULL, 0, NULL, &b), EDU_OK);
 	assert_non_null(strstr(b.p, "value=\"&amp;lt;script&amp;gt;\""));
+	edu_buf_free(&b);
+}
+
+/* Directives ("Văn bản chỉ đạo") ------------------------------------------------ */
+
+static const char *const dir_types[] = {"thcs", "th"};
+static const char *const dir_units[] = {"pgd-tanhong"};
+static const edu_pages_dir_file dir_files[] = {
+    {"Công văn 125.pdf", "application/pdf", 204800},
+    {"phụ lục.docx", NULL, 512},
+};
+
+static edu_pages_dir mk_dir(const char *id, const char *title)
+{
+	edu_pages_dir d = {
+	    .id = id, .issuer = "so-dongthap", .issuer_name = "Sở GDĐT Đồng Tháp", .title = title,
+	    .doc_number = "125/SGDĐT-VP", .doc_date = "2026-11-28", .signer = "Nguyễn Văn A",
+	    .published = T_PUB, .deadline = T_PUB + 7 * 86400, .report_requested = true,
+	    .aud_types = dir_types, .n_aud_types = 2, .aud_units = dir_units, .n_aud_units = 1,
+	    .n_targets = 42, .body = "Đề nghị các đơn vị **báo cáo** trước hạn.\n\n- một\n- hai\n",
+	    .files = dir_files, .n_files = 2, .tz_offset_min = 420,
+	};
+	return d;
+}
+
+static void parse_page(const char *what, const edu_buf *b);
+
+static void directives(void **st)
+{
+	edu_pages_ctx c = ctx();
+	edu_buf b = EDU_BUF_INIT;
+	edu_pages_dir ds[] = {mk_dir("so-dongthap:d2", "Về việc tổ chức Hội khỏe Phù Đổng"),
+	    mk_dir("so-dongthap:d1", "Kế hoạch thi học kỳ I")};
+	ds[1].deadline = 0;
+	ds[1].doc_date = NULL;
+
+	/* home: the section appears only with directives, newest first, linked */
+	edu_item *const *const by_kind[EDU_KIND_COUNT] = {NULL};
+	const size_t n_by_kind[EDU_KIND_COUNT] = {0};
+	assert_int_equal(edu_pages_home(&c, by_kind, n_by_kind, "", &b), EDU_OK);
+	assert_null(strstr(b.p, "Văn bản chỉ đạo"));
+	c.dirs = ds;
+	c.n_dirs = 2;
+	edu_buf_reset(&b);
+	assert_int_equal(edu_pages_home(&c, by_kind, n_by_kind, "", &b), EDU_OK);
+	check_page(b.p);
+	parse_page("home+directives", &b);
+	const char *sec = strstr(b.p, "<h2><a href=\"/d\">Văn bản chỉ đạo</a></h2>");
+	assert_non_null(sec);
+	const char *d2 = strstr(sec, "href=\"/d/so-dongthap:d2\">Về việc tổ chức Hội khỏe Phù Đổng</a>");
+	const char *d1 = strstr(sec, "href=\"/d/so-dongthap:d1\">Kế hoạch thi học kỳ I</a>");
+	assert_non_null(d2);
+	assert_non_null(d1);
+	assert_true(d2 < d1);
+	assert_non_null(strstr(sec, "<span class=\"issuer\">Sở GDĐT Đồng Tháp</span> · Số 125/SGDĐT-VP · Ngày 2026-11-28"
+	                            " · <span class=\"deadline\">Hạn: <time datetime=\"2026-12-07T15:04:05+07:00\">"));
+	/* no doc_date: the sending time; no deadline: none shown */
+	assert_non_null(strstr(d1, "Số 125/SGDĐT-VP · <time datetime=\"2026-11-30T15:04:05+07:00\">"));
+	assert_int_equal(count(sec, "class=\"deadline\""), 1);
+
+	/* /d */
+	edu_buf_reset(&b);
+	assert_int_equal(edu_pages_directives(&c, ds, 2, &b), EDU_OK);
+	check_page(b.p);
+	parse_page("directives", &b);
+	assert_non_null(strstr(b.p, "<h1>Văn bản chỉ đạo</h1>"));
+	assert_int_equal(count(b.p, "<li class=\"entry directive\">"), 2);
+	edu_buf_reset(&b);
+	assert_int_equal(edu_pages_directives(&c, NULL, 0, &b), EDU_OK);
+	assert_non_null(strstr(b.p, "Chưa có văn bản chỉ đạo."));
+
+	/* /d/{id} */
+	edu_buf_reset(&b);
+	assert_int_equal(edu_pages_directive(&c, &ds[0], &b), EDU_OK);
+	check_page(b.p);
+	parse_page("directive", &b);
+	assert_non_null(strstr(b.p, "<h1>Về việc tổ chức Hội khỏe Phù Đổng</h1>"));
+	assert_non_null(strstr(b.p, "<dt>Cơ quan ban hành</dt><dd>Sở GDĐT Đồng Tháp <span class=\"unit-id\">(so-dongthap)</span></dd>"));
+	assert_non_null(strstr(b.p, "<dt>Số hiệu</dt><dd>125/SGDĐT-VP</dd>"));
+	assert_non_null(strstr(b.p, "<dt>Ngày ban hành</dt><dd>2026-11-28</dd>"));
+	assert_non_null(strstr(b.p, "<dt>Người ký</dt><dd>Nguyễn Văn A</dd>"));
+	assert_non_null(strstr(b.p, "<dt>Nơi nhận</dt><dd>Loại đơn vị: thcs, th; Đơn vị: pgd-tanhong (42 đơn vị nhận)</dd>"));
+	assert_non_null(strstr(b.p, "<dt>Hạn</dt><dd><time datetime=\"2026-12-07T15:04:05+07:00\">07/12/2026 15:04</time></dd>"));
+	assert_non_null(strstr(b.p, "<dt>Báo cáo</dt><dd>Yêu cầu báo cáo</dd>"));
+	assert_non_null(strstr(b.p, "<strong>báo cáo</strong>"));
+	assert_non_null(strstr(b.p, "<li>một</li>"));
+	assert_non_null(strstr(b.p, "<a href=\"/d/so-dongthap:d2/a/0\">Công văn 125.pdf</a> <span class=\"size\">200 KB</span>"
+	                            " <span class=\"type\">application/pdf</span>"));
+	assert_non_null(strstr(b.p, "<a href=\"/d/so-dongthap:d2/a/1\">phụ lục.docx</a>"));
+	assert_non_null(strstr(b.p, "· đã nhận"));
+	/* everything optional absent */
+	edu_pages_dir bare = {.id = "pgd-tanhong:d9"};
+	bare.sent = true;
+	edu_buf_reset(&b);
+	assert_int_equal(edu_pages_directive(&c, &bare, &b), EDU_OK);
+	parse_page("bare directive", &b);
+	assert_non_null(strstr(b.p, "<dt>Nơi nhận</dt><dd>Tất cả đơn vị trực thuộc</dd>"));
+	assert_non_null(strstr(b.p, "Không yêu cầu báo cáo"));
+	assert_non_null(strstr(b.p, "· đã gửi"));
+	assert_null(strstr(b.p, "<dt>Hạn</dt>"));
+	assert_null(strstr(b.p, "class=\"attachments\""));
+	/* bad arguments */
+	assert_int_equal(edu_pages_directive(&c, NULL, &b), EDU_EINVAL);
+	bare.id = NULL;
+	assert_int_equal(edu_pages_directive(&c, &bare, &b), EDU_EINVAL);
+	bare.id = "x:d1";
+	bare.n_files = 1;
+	assert_int_equal(edu_pages_directive(&c, &bare, &b), EDU_EINVAL);
+	assert_int_equal(edu_pages_directives(&c, NULL, 1, &b), EDU_EINVAL);
+	edu_buf_free(&b);
+}
+
+/* Every directive string escaped, the body only through the safe renderer. */
+static void directive_xss(void **st)
+{
+	size_t np = sizeof payloads / sizeof payloads[0];
+	size_t nm = sizeof md_payloads / sizeof md_payloads[0];
+	edu_buf b = EDU_BUF_INIT;
+	for (size_t i = 0; i < np + nm; i++) {
+		const char *p = i < np ? payloads[i] : md_payloads[i - np];
+		const char *const strs[] = {p, p};
+		edu_pages_dir_file f[] = {{p, p, 10}};
+		edu_pages_dir d = {
+		    .id = p, .issuer = p, .issuer_name = p, .title = p, .doc_number = p, .doc_date = p,
+		    .signer = p, .published = T_PUB, .deadline = T_PUB, .aud_types = strs, .n_aud_types = 2,
+		    .aud_units = strs, .n_aud_units = 2, .n_targets = 3, .body = p, .files = f, .n_files = 1,
+		    .tz_offset_min = 420,
+		};
+		edu_pages_dir nameless = d;
+		nameless.issuer_name = NULL;
+		edu_pages_dir both[] = {d, nameless};
+		edu_pages_ctx c = ctx();
+		c.dirs = both;
+		c.n_dirs = 2;
+		edu_item *const *const by_kind[EDU_KIND_COUNT] = {NULL};
+		const size_t n_by_kind[EDU_KIND_COUNT] = {0};
+
+		edu_buf_reset(&b);
+		assert_int_equal(edu_pages_home(&c, by_kind, n_by_kind, "", &b), EDU_OK);
+		check_hostile(b.p, "home directives", p);
+		parse_page("home directives", &b);
+		edu_buf_reset(&b);
+		assert_int_equal(edu_pages_directives(&c, both, 2, &b), EDU_OK);
+		check_hostile(b.p, "directives", p);
+		parse_page("directives", &b);
+		edu_buf_reset(&b);
+		assert_int_equal(edu_pages_directive(&c, &d, &b), EDU_OK);
+		check_hostile(b.p, "directive", p);
+		parse_page("directive", &b);
+		edu_buf_reset(&b);
+		assert_int_equal(edu_pages_directive(&c, &nameless, &b), EDU_OK);
+		check_hostile(b.p, "directive", p);
+	}
+	/* the text survives escaped; the body is Markdown, never raw HTML */
+	edu_pages_ctx c = ctx();
+	edu_pages_dir d = mk_dir("so-dongthap:d3", "<script>alert(1)</script>");
+	d.signer = "\"><img src=x onerror=alert(1)>";
+	d.body = "<b onclick=alert(1)>x</b> [a](javascript:alert(1))";
+	edu_buf_reset(&b);
+	assert_int_equal(edu_pages_directive(&c, &d, &b), EDU_OK);
+	assert_non_null(strstr(b.p, "<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1>"));
+	assert_non_null(strstr(b.p, "<dd>&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</dd>"));
+	assert_null(strstr(b.p, "onclick"));
+	assert_null(strstr(b.p, "javascript:"));
+	/* an id with hostile characters is percent-encoded in links */
+	d.id = "a\"b<c>:d1";
+	edu_buf_reset(&b);
+	assert_int_equal(edu_pages_directive(&c, &d, &b), EDU_OK);
+	assert_non_null(strstr(b.p, "href=\"/d/a%22b%3Cc%3E:d1/a/0\""));
 	edu_buf_free(&b);
 }
 
@@ -1077,6 +1246,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(url_encoding),
 	    cmocka_unit_test(bad_args),
 	    cmocka_unit_test(xss),
+	    cmocka_unit_test(directives),
+	    cmocka_unit_test(directive_xss),
 	    cmocka_unit_test(well_formed),
 	    cmocka_unit_test(speed),
 	};

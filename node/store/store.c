@@ -46,6 +46,8 @@ typedef struct rec_prep {
 	uint8_t (*att)[32];   /* attachment sha256s (n_att) */
 	size_t n_att;
 	size_t t0, t1;        /* its search tokens: entries [t0, t1) of the batch's terms */
+	char *src;            /* normalized source path (live items with a source_url), or NULL */
+	int64_t src_t;        /* its order among items sharing the path (store_source_time) */
 } rec_prep;
 
 typedef struct op {
@@ -390,6 +392,7 @@ void edu_store_batch_free(edu_store_batch *b)
 		free(b->ops[i].data);
 		free(b->ops[i].key);
 		free(b->ops[i].rp.att);
+		free(b->ops[i].rp.src);
 	}
 	if (b->ops != &b->op1)
 		free(b->ops);
@@ -452,6 +455,12 @@ static edu_err prepare_item(edu_store_batch *b, op *o, const edu_item *it)
 			memcpy(rp->att[i], it->attachments[i].sha256, 32);
 		rp->n_att = it->n_attachments;
 	}
+	char src[EDU_STORE_SOURCE_PATH_MAX + 1];
+	if (store_source_of_item(it, src)) {
+		if ((rp->src = strdup(src)) == NULL)
+			return EDU_ENOMEM;
+		rp->src_t = store_source_time(it);
+	}
 	if (!it->deleted && (e = terms_append_item(&b->terms, it)) != EDU_OK) {
 		b->terms.n = rp->t0;
 		return e;
@@ -510,6 +519,7 @@ static edu_err put_record(edu_store_batch *b, const edu_record *r, const edu_ite
 	if (e != EDU_OK) {
 		free(o->data);
 		free(o->rp.att);
+		free(o->rp.src);
 		memset(o, 0, sizeof *o);
 		return e;
 	}
@@ -821,6 +831,13 @@ static int apply_record(wctx *w, const edu_store_batch *b, const op *o, rec_resu
 		} else {
 			if ((rc = unindex_item(w, old)) != 0)
 				goto out;
+			char osrc[EDU_STORE_SOURCE_PATH_MAX + 1];
+			if (store_source_of_item(old, osrc)) {
+				uint8_t sv[SOURCE_VAL_MAX];
+				size_t svl = store_source_val(sv, store_source_time(old), rp->ik, rp->iklen);
+				if ((rc = store_source_put(w->txn, s->db[DB_SOURCES], osrc, sv, svl, false)) != 0)
+					goto out;
+			}
 			dlive--;
 			w->c.items_total--;
 			if (self)
@@ -846,6 +863,12 @@ static int apply_record(wctx *w, const edu_store_batch *b, const op *o, rec_resu
 	} else {
 		if ((rc = index_entries(w, rp->unit, rp->kind, &rp->ok_key, &b->terms, rp->t0, rp->t1, true)) != 0)
 			goto out;
+		if (rp->src) {
+			uint8_t sv[SOURCE_VAL_MAX];
+			size_t svl = store_source_val(sv, rp->src_t, rp->ik, rp->iklen);
+			if ((rc = store_source_put(w->txn, s->db[DB_SOURCES], rp->src, sv, svl, true)) != 0)
+				goto out;
+		}
 		dlive++;
 		w->c.items_total++;
 		if (self)
@@ -1313,6 +1336,7 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_ITEMS] = "items", [DB_BY_TIME] = "by_time", [DB_BY_UNIT] = "by_unit",
 	[DB_BY_UNIT_KIND] = "by_unit_kind", [DB_BY_KIND] = "by_kind", [DB_TERMS] = "terms",
 	[DB_ORIGINS] = "origins", [DB_LOG] = "log", [DB_BLOBS] = "blobs", [DB_META] = "meta",
+	[DB_SOURCES] = "sources",
 };
 
 /* Opens the databases, checks the format version and loads the counters. */
@@ -1324,7 +1348,7 @@ static edu_err open_dbs(edu_store *s)
 	if (rc != 0)
 		goto lmdb_fail;
 	for (int i = 0; i < DB_COUNT; i++) {
-		unsigned flags = MDB_CREATE | (i == DB_TERMS ? MDB_DUPSORT : 0);
+		unsigned flags = MDB_CREATE | (i == DB_TERMS || i == DB_SOURCES ? MDB_DUPSORT : 0);
 		if ((rc = mdb_dbi_open(txn, db_names[i], flags, &s->db[i])) != 0)
 			goto lmdb_fail;
 	}
@@ -1350,6 +1374,20 @@ static edu_err open_dbs(edu_store *s)
 			edu_log(LOG_ERR, "store: format %u, this build reads format %d", f, STORE_FORMAT);
 			rv = EDU_EVERSION;
 			goto out;
+		}
+		if (f == 1) {
+			/* Format 1 had no sources index: build it and record format 2
+			 * in this one transaction, so a crash leaves format 1 to redo. */
+			uint64_t indexed = 0;
+			uint8_t b[4] = {0, 0, 0, STORE_FORMAT};
+			if ((rc = store_source_rebuild(txn, s, &indexed)) != 0)
+				goto lmdb_fail;
+			v.mv_size = sizeof b;
+			v.mv_data = b;
+			if ((rc = mdb_put(txn, s->db[DB_META], &k, &v, 0)) != 0)
+				goto lmdb_fail;
+			edu_log(LOG_NOTICE, "store: migrated format 1 to %d (%llu old links indexed)", STORE_FORMAT,
+			    (unsigned long long)indexed);
 		}
 	}
 	if ((rv = store_counters_get(txn, s, &s->committed)) != EDU_OK)

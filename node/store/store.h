@@ -148,6 +148,29 @@ bool edu_store_blob_has(edu_store_rd *r, const uint8_t sha256[32]);
 /* Metadata; *val is an owned copy (NUL-terminated for convenience). */
 edu_err edu_store_meta_get(edu_store_rd *r, const char *key, char **val, size_t *len);
 
+/* ---- old portal links (import) ------------------------------------------ */
+
+/* Items whose source_url is set are indexed by the normalized path of that
+ * URL, so a node answers old portal paths with a redirect. Normalization:
+ * the path and query of the URL (scheme, host and fragment dropped; a
+ * path-only reference is taken as is), unreserved characters in the path
+ * percent-decoded (other escapes kept, hex uppercased), one trailing '/'
+ * dropped except for the root, the query kept as written ("?" alone
+ * dropped). Paths longer than EDU_STORE_SOURCE_PATH_MAX bytes (an LMDB key)
+ * are not indexed. */
+#define EDU_STORE_SOURCE_PATH_MAX 480
+/* url: an absolute URL, "//host/..." or a path (a request target). out gets
+ * the normalized path (NUL-terminated). EDU_EINVAL for a relative reference,
+ * spaces or control characters; EDU_ETOOBIG past EDU_STORE_SOURCE_PATH_MAX
+ * or outlen. */
+edu_err edu_store_source_path(const char *url, char *out, size_t outlen);
+/* The live item recorded for path (normalized here with
+ * edu_store_source_path): the one with the newest `updated` (then
+ * `published`) when several share it. unit_out has room for
+ * EDU_UNIT_ID_MAX + 1. EDU_ENOENT when none; EDU_EINVAL for a path that
+ * cannot be normalized. */
+edu_err edu_store_find_source(edu_store_rd *r, const char *path, char *unit_out, uint64_t *seq);
+
 typedef struct edu_store_stats {
 	uint64_t items_total;   /* live items, all origins */
 	uint64_t items_own;     /* live items of self_unit */

@@ -137,7 +137,7 @@ edu_err edu_store_check(edu_store_rd *r, char *why, size_t whylen)
 	edu_item *it = NULL;
 	store_counters want, got = {0};
 	origin_acc acc = {0};
-	size_t n_terms = 0, n_origins = 0;
+	size_t n_terms = 0, n_origins = 0, n_sources = 0;
 	edu_err rv = store_counters_get(r->txn, r->s, &want);
 	if (rv != EDU_OK)
 		return bad(&c, "counters unreadable");
@@ -179,6 +179,22 @@ edu_err edu_store_check(edu_store_rd *r, char *why, size_t whylen)
 		} else {
 			if ((rv = check_live(&c, it, terms, &n_terms)) != EDU_OK)
 				goto out;
+			char src[EDU_STORE_SOURCE_PATH_MAX + 1];
+			if (store_source_of_item(it, src)) {
+				uint8_t sv[SOURCE_VAL_MAX];
+				MDB_val sk = {strlen(src), src}, svv = {store_source_val(sv, store_source_time(it), k.mv_data,
+				    k.mv_size), sv};
+				MDB_cursor *sc = NULL;
+				bool found = mdb_cursor_open(r->txn, r->s->db[DB_SOURCES], &sc) == 0 &&
+				    mdb_cursor_get(sc, &sk, &svv, MDB_GET_BOTH) == 0;
+				if (sc)
+					mdb_cursor_close(sc);
+				if (!found) {
+					rv = bad(&c, "%s:%llu missing from sources", unit, (unsigned long long)seq);
+					goto out;
+				}
+				n_sources++;
+			}
 			got.items_total++;
 			acc.live++;
 			if (r->s->self_unit[0] != '\0' && strcmp(unit, r->s->self_unit) == 0)
@@ -204,6 +220,10 @@ edu_err edu_store_check(edu_store_rd *r, char *why, size_t whylen)
 		}
 	if (entries(&c, DB_TERMS) != n_terms) {
 		rv = bad(&c, "terms has %zu entries, live items have %zu", entries(&c, DB_TERMS), n_terms);
+		goto out;
+	}
+	if (entries(&c, DB_SOURCES) != n_sources) {
+		rv = bad(&c, "sources has %zu entries, live items have %zu", entries(&c, DB_SOURCES), n_sources);
 		goto out;
 	}
 	if (entries(&c, DB_ORIGINS) != n_origins) {

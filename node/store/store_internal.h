@@ -12,8 +12,18 @@
  *   origins      unit → live u64, max_seq u64, tombstones u64
  *   log          log seq u64 → commit ms u64, version u32, ikey
  *   blobs        sha256 → bytes
+ *   sources      source path → ~t u64, ikey (DUPSORT) live items whose source_url
+ *                normalizes (edu_store_source_path); t = updated (else
+ *                published) with its sign bit flipped, so the first
+ *                duplicate is the newest item for that old path
  *   meta         key → bytes ("store.format", "store.counters", callers' keys)
  * All integers big-endian.
+ *
+ * Format 2 added `sources`. A format-1 store is migrated when opened: the
+ * index is built from the items in the same transaction that writes format 2.
+ * The version is bumped (rather than the DB just added) so that a format-1
+ * build, which would keep writing items without maintaining the index, now
+ * refuses the store instead of leaving stale redirects behind. 
  *
  * ikey = unit bytes, 0x00, seq u64.
  * okey = ~ts, ~unit bytes, 0xFF, ~seq, where ts is `published` with its sign
@@ -31,7 +41,7 @@
 
 #include "store.h"
 
-#define STORE_FORMAT 1 /* "store.format" this build writes; newer is refused */
+#define STORE_FORMAT 2 /* "store.format" this build writes; newer is refused, 1 is migrated */
 #define STORE_META_FORMAT "store.format"
 #define STORE_META_COUNTERS "store.counters"
 #define STORE_META_RESERVED "store." /* callers may not write keys with this prefix */
@@ -52,6 +62,7 @@ enum {
 	DB_LOG,
 	DB_BLOBS,
 	DB_META,
+	DB_SOURCES,
 	DB_COUNT
 };
 
@@ -152,6 +163,18 @@ void store_terms_free(store_terms *t);
 edu_err store_counters_get(MDB_txn *txn, const edu_store *s, store_counters *c);
 /* Decodes the stored record at ikey into an item (received_ms, signed_ok set). */
 edu_err store_load_item(MDB_txn *txn, const edu_store *s, const uint8_t *ikey, size_t iklen, edu_item **out);
+
+/* The sources index (store_source.c). */
+#define SOURCE_VAL_MAX (8 + IKEY_MAX)
+size_t store_source_val(uint8_t out[SOURCE_VAL_MAX], int64_t t, const uint8_t *ik, size_t iklen);
+/* Adds (add) or removes one (path, value) pair; returns an LMDB code. */
+int store_source_put(MDB_txn *txn, MDB_dbi dbi, const char *path, const uint8_t *val, size_t vlen, bool add);
+/* The normalized path of a live item's source_url; false when it has none
+ * (or it cannot be indexed: logged). */
+bool store_source_of_item(const edu_item *it, char out[EDU_STORE_SOURCE_PATH_MAX + 1]);
+int64_t store_source_time(const edu_item *it);
+/* Rebuilds the whole index from the items (migration); LMDB code. */
+int store_source_rebuild(MDB_txn *txn, const edu_store *s, uint64_t *indexed);
 
 /* Test and repair aid: walks the whole store and checks every invariant
  * (each live item indexed and searchable exactly once, no index entry without

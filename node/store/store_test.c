@@ -1026,8 +1026,8 @@ static void test_reopen(void **state)
 	assert_int_equal(mdb_env_open(env, tmpl, 0, 0640), 0);
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-	uint8_t two[4] = {0, 0, 0, 2};
-	MDB_val k = {strlen("store.format"), "store.format"}, v = {4, two};
+	uint8_t newer[4] = {0, 0, 0, STORE_FORMAT + 1};
+	MDB_val k = {strlen("store.format"), "store.format"}, v = {4, newer};
 	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
@@ -1379,6 +1379,178 @@ static void test_terms_fast(void **state)
 	free(s);
 }
 
+/* ---- old portal links (sources index) ----------------------------------------- */
+
+static void test_source_path(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} ok[] = {
+		{"https://old.vn/2024/09/05/le-khai-giang/", "/2024/09/05/le-khai-giang"},
+		{"https://old.vn/2024/09/05/le-khai-giang", "/2024/09/05/le-khai-giang"},
+		{"http://OLD.vn:8080/a/b/#comments", "/a/b"},
+		{"https://old.vn", "/"},
+		{"https://old.vn/", "/"},
+		{"https://old.vn/?p=101", "/?p=101"},
+		{"https://old.vn?p=101", "/?p=101"},
+		{"/?p=101", "/?p=101"},
+		{"https://old.vn/tin/abc/?x=1&y=%41#f", "/tin/abc?x=1&y=%41"}, /* query as written */
+		{"https://old.vn/tin?", "/tin"},
+		{"//old.vn/x/", "/x"},
+		{"/%7Euser/%61bc%2d%5F", "/~user/abc-_"},      /* unreserved decoded */
+		{"/a%2fb/%c3%a1", "/a%2Fb/%C3%A1"},            /* others kept, hex uppercased */
+		{"/a%zz/%4", "/a%zz/%4"},                      /* malformed escapes kept */
+		{"/", "/"},
+		{"/a//", "/a/"},
+	};
+	char out[EDU_STORE_SOURCE_PATH_MAX + 1];
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		assert_int_equal(edu_store_source_path(ok[i].in, out, sizeof out), EDU_OK);
+		if (strcmp(out, ok[i].want) != 0)
+			fail_msg("%s -> %s, want %s", ok[i].in, out, ok[i].want);
+	}
+	assert_int_equal(edu_store_source_path("", out, sizeof out), EDU_EINVAL);
+	assert_int_equal(edu_store_source_path("tin/abc", out, sizeof out), EDU_EINVAL);
+	assert_int_equal(edu_store_source_path("/a b", out, sizeof out), EDU_EINVAL);
+	assert_int_equal(edu_store_source_path("/a\r\nLocation: x", out, sizeof out), EDU_EINVAL);
+	char big[EDU_STORE_SOURCE_PATH_MAX + 10];
+	big[0] = '/';
+	memset(big + 1, 'a', sizeof big - 2);
+	big[sizeof big - 1] = '\0';
+	assert_int_equal(edu_store_source_path(big, out, sizeof out), EDU_ETOOBIG);
+	assert_int_equal(edu_store_source_path("/abcdef", out, 4), EDU_ETOOBIG);
+}
+
+static edu_err find_src(edu_store *s, const char *path, char *unit, uint64_t *seq)
+{
+	edu_store_rd *r = NULL;
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	edu_err rv = edu_store_find_source(r, path, unit, seq);
+	edu_store_read_end(r);
+	return rv;
+}
+
+static edu_item *mk_src(const char *unit, uint64_t seq, uint32_t ver, int64_t updated, const char *url)
+{
+	edu_item *it = mk(unit, seq, ver, EDU_KIND_NEWS, 1000, "Tin cũ", "");
+	it->updated = updated;
+	setstr(&it->source_url, url);
+	return it;
+}
+
+static void test_source_index(void **state)
+{
+	edu_store *s = open_tmp();
+	char unit[EDU_UNIT_ID_MAX + 1];
+	uint64_t seq;
+	assert_int_equal(put_free(s, mk_src(SELF, 1, 1, 1000, "https://old.vn/2024/le-khai-giang/")), EDU_PUT_APPLIED);
+	assert_int_equal(put_free(s, mk_src("th-khac", 7, 1, 1000, "https://old.vn/?p=7")), EDU_PUT_APPLIED);
+	assert_int_equal(put_free(s, mk(SELF, 2, 1, EDU_KIND_NEWS, 1000, "Không có nguồn", "")), EDU_PUT_APPLIED);
+	check_store(s);
+
+	/* any spelling that normalizes alike finds it */
+	assert_int_equal(find_src(s, "/2024/le-khai-giang", unit, &seq), EDU_OK);
+	assert_string_equal(unit, SELF);
+	assert_int_equal(seq, 1);
+	assert_int_equal(find_src(s, "/2024/le-khai-giang/", unit, &seq), EDU_OK);
+	assert_int_equal(find_src(s, "/2024/le-%6Bhai-giang/#x", unit, &seq), EDU_OK);
+	assert_int_equal(find_src(s, "/?p=7", unit, &seq), EDU_OK);
+	assert_string_equal(unit, "th-khac");
+	assert_int_equal(seq, 7);
+	assert_int_equal(find_src(s, "/?p=70", unit, &seq), EDU_ENOENT);
+	assert_int_equal(find_src(s, "/2024", unit, &seq), EDU_ENOENT);
+	assert_int_equal(find_src(s, "no-slash", unit, &seq), EDU_EINVAL);
+
+	/* an update moves the entry */
+	assert_int_equal(put_free(s, mk_src(SELF, 1, 2, 2000, "https://old.vn/2024/le-khai-giang-2/")), EDU_PUT_APPLIED);
+	assert_int_equal(find_src(s, "/2024/le-khai-giang", unit, &seq), EDU_ENOENT);
+	assert_int_equal(find_src(s, "/2024/le-khai-giang-2", unit, &seq), EDU_OK);
+	check_store(s);
+
+	/* two items share a path: the newest `updated` wins, the other takes over when it goes */
+	assert_int_equal(put_free(s, mk_src(SELF, 3, 1, 3000, "/2024/le-khai-giang-2")), EDU_PUT_APPLIED);
+	assert_int_equal(find_src(s, "/2024/le-khai-giang-2", unit, &seq), EDU_OK);
+	assert_int_equal(seq, 3);
+	assert_int_equal(put_free(s, mk_src(SELF, 4, 1, 2500, "/2024/le-khai-giang-2")), EDU_PUT_APPLIED);
+	assert_int_equal(find_src(s, "/2024/le-khai-giang-2", unit, &seq), EDU_OK);
+	assert_int_equal(seq, 3);
+	check_store(s);
+	edu_item *t = mk(SELF, 3, 2, EDU_KIND_NEWS, 1000, "", "");
+	t->deleted = true;
+	assert_int_equal(put_free(s, t), EDU_PUT_APPLIED);
+	assert_int_equal(find_src(s, "/2024/le-khai-giang-2", unit, &seq), EDU_OK);
+	assert_int_equal(seq, 4);
+	/* a tombstone drops it; clearing source_url drops it */
+	t = mk(SELF, 4, 2, EDU_KIND_NEWS, 1000, "", "");
+	t->deleted = true;
+	assert_int_equal(put_free(s, t), EDU_PUT_APPLIED);
+	assert_int_equal(find_src(s, "/2024/le-khai-giang-2", unit, &seq), EDU_OK);
+	assert_int_equal(seq, 1);
+	assert_int_equal(put_free(s, mk(SELF, 1, 3, EDU_KIND_NEWS, 1000, "Không còn nguồn", "")), EDU_PUT_APPLIED);
+	assert_int_equal(find_src(s, "/2024/le-khai-giang-2", unit, &seq), EDU_ENOENT);
+	/* a stale version changes nothing */
+	assert_int_equal(put_free(s, mk_src(SELF, 1, 1, 1000, "https://old.vn/2024/le-khai-giang/")), EDU_PUT_STALE);
+	assert_int_equal(find_src(s, "/2024/le-khai-giang", unit, &seq), EDU_ENOENT);
+	check_store(s);
+
+	/* an over-long source_url is stored but not indexed */
+	char url[EDU_STORE_SOURCE_PATH_MAX + 40];
+	snprintf(url, sizeof url, "https://old.vn/");
+	memset(url + 15, 'x', sizeof url - 16);
+	url[sizeof url - 1] = '\0';
+	assert_int_equal(put_free(s, mk_src(SELF, 5, 1, 1000, url)), EDU_PUT_APPLIED);
+	assert_int_equal(find_src(s, url, unit, &seq), EDU_ENOENT);
+	check_store(s);
+	edu_store_close(s);
+}
+
+/* A format-1 store (no sources index) is migrated when opened. */
+static void test_source_migrate(void **state)
+{
+	edu_store *s = open_tmp();
+	char unit[EDU_UNIT_ID_MAX + 1];
+	uint64_t seq;
+	assert_int_equal(put_free(s, mk_src(SELF, 1, 1, 1000, "https://old.vn/a/")), EDU_PUT_APPLIED);
+	assert_int_equal(put_free(s, mk_src(SELF, 2, 1, 1000, "https://old.vn/b/")), EDU_PUT_APPLIED);
+	edu_item *t = mk(SELF, 2, 2, EDU_KIND_NEWS, 1000, "", "");
+	t->deleted = true;
+	assert_int_equal(put_free(s, t), EDU_PUT_APPLIED);
+	edu_store_close(s);
+
+	/* turn it back into what a format-1 build wrote */
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi meta, src;
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 16);
+	assert_int_equal(mdb_env_open(env, tmpl, 0, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	assert_int_equal(mdb_dbi_open(txn, "sources", MDB_DUPSORT, &src), 0);
+	assert_int_equal(mdb_drop(txn, src, 1), 0);
+	uint8_t one[4] = {0, 0, 0, 1};
+	MDB_val k = {strlen("store.format"), "store.format"}, v = {4, one};
+	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	s = open_tmp();
+	assert_int_equal(find_src(s, "/a", unit, &seq), EDU_OK);
+	assert_int_equal(seq, 1);
+	assert_int_equal(find_src(s, "/b", unit, &seq), EDU_ENOENT); /* tombstone */
+	check_store(s);
+	edu_store_rd *r = NULL;
+	char *val = NULL;
+	size_t len;
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	assert_int_equal(edu_store_meta_get(r, "store.format", &val, &len), EDU_OK);
+	edu_store_read_end(r);
+	assert_int_equal(len, 4);
+	assert_int_equal((uint8_t)val[3], STORE_FORMAT);
+	free(val);
+	edu_store_close(s);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1399,6 +1571,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_terms_fast),
 		cmocka_unit_test_setup_teardown(test_put_item, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_release, setup, teardown),
+		cmocka_unit_test(test_source_path),
+		cmocka_unit_test_setup_teardown(test_source_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_source_migrate, setup, teardown),
 	};
 	edu_log_set_level(LOG_ERR);
 	if (argc > 1) {

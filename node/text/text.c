@@ -51,8 +51,88 @@ static edu_err map_utf8(const char *s, size_t len, utf8proc_option_t opt,
 	return EDU_OK;
 }
 
+/* True when cp is kept as is by NFC whatever surrounds it: combining class 0,
+ * NFC_Quick_Check=Yes and never the second element of a composition. This is
+ * the quick check of UAX #15 §9, made stricter (any non-zero combining class
+ * sends the string to the full algorithm) so that a string of such code
+ * points is already NFC. text_test.c checks it against utf8proc_NFC. */
+static bool nfc_stable(utf8proc_int32_t cp)
+{
+	if (cp < 0x300)
+		return true; /* Latin-1 and Latin Extended-A/B: no marks, singletons or second elements */
+	/* Hangul vowel and trailing jamo compose algorithmically, outside the property tables. */
+	if ((cp >= 0x1161 && cp <= 0x1175) || (cp >= 0x11A8 && cp <= 0x11C2))
+		return false;
+	/* Non-starter decompositions whose own class is 0 (0344 has class 230):
+	 * utf8proc's comp_exclusion does not mark them. */
+	if (cp == 0x0F73 || cp == 0x0F75 || cp == 0x0F81)
+		return false;
+	const utf8proc_property_t *p = utf8proc_get_property(cp);
+	if (p->combining_class != 0 || p->comp_exclusion)
+		return false;
+	/* comb_index >= 0x8000 marks a code point that composes with a preceding starter. */
+	if (p->comb_index != UINT16_MAX && p->comb_index >= 0x8000)
+		return false;
+	/* A canonical singleton (U+212B → U+00C5) is replaced; utf8proc keeps the
+	 * sequence length minus one in the top two bits of decomp_seqindex. */
+	if (p->decomp_type == 0 && p->decomp_seqindex != UINT16_MAX && (p->decomp_seqindex >> 14) == 0)
+		return false;
+	return true;
+}
+
+/* One pass: validity (as edu_text_utf8_valid) and the quick check. */
+static bool valid_and_nfc(const char *s, size_t len, bool *valid)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t i = 0;
+	bool nfc = true;
+	*valid = true;
+	while (i < len) {
+		if (p[i] < 0x80) {
+			if (p[i] == 0) {
+				*valid = false;
+				return false;
+			}
+			i++;
+			continue;
+		}
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+		if (n <= 0) {
+			*valid = false;
+			return false;
+		}
+		if (nfc && !nfc_stable(cp))
+			nfc = false;
+		i += (size_t)n;
+	}
+	return nfc;
+}
+
+bool edu_text_is_nfc_quick(const char *s, size_t len)
+{
+	bool valid;
+	return s && valid_and_nfc(s, len, &valid);
+}
+
 edu_err edu_text_nfc(const char *s, size_t len, char **out)
 {
+	*out = NULL;
+	if (s && len <= EDU_TEXT_INPUT_MAX) {
+		bool valid;
+		bool nfc = valid_and_nfc(s, len, &valid);
+		if (!valid)
+			return EDU_EINVAL;
+		if (nfc) { /* the usual case: already NFC, so a copy is the answer */
+			char *c = malloc(len + 1);
+			if (!c)
+				return EDU_ENOMEM;
+			memcpy(c, s, len);
+			c[len] = '\0';
+			*out = c;
+			return EDU_OK;
+		}
+	}
 	return map_utf8(s, len, UTF8PROC_STABLE | UTF8PROC_COMPOSE, NULL, out);
 }
 

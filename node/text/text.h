@@ -20,6 +20,12 @@ bool edu_text_utf8_valid(const char *s, size_t len);
  * (caller frees). EDU_EINVAL for invalid UTF-8, EDU_ETOOBIG above EDU_TEXT_INPUT_MAX. */
 edu_err edu_text_nfc(const char *s, size_t len, char **out);
 
+/* NFC quick check: true when s[0..len) is valid UTF-8 (as above) made only
+ * of code points NFC keeps whatever surrounds them, so it is NFC already.
+ * False means "invalid or maybe not NFC" (edu_text_nfc then normalizes).
+ * Never true for a string whose NFC differs. */
+bool edu_text_is_nfc_quick(const char *s, size_t len);
+
 /* Code points in the NUL-terminated s (s is assumed valid; stray bytes count as one each). */
 size_t edu_text_chars(const char *s);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <utf8proc.h>
 
 #include "text/text.h"
 
@@ -165,11 +166,128 @@ static void tokens_limits(void **st)
 	assert_int_equal(n, 2);
 }
 
+/* ---- NFC quick check against utf8proc_NFC ---------------------------------- */
+
+static size_t put_cp(char *dst, int32_t cp)
+{
+	return (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)dst);
+}
+
+/* The quick check may say "maybe" freely, but "NFC already" only when
+ * utf8proc_NFC leaves the string alone; edu_text_nfc must equal utf8proc_NFC. */
+static void check_quick(const char *s, size_t len)
+{
+	char *want = (char *)utf8proc_NFC((const utf8proc_uint8_t *)s);
+	assert_non_null(want);
+	if (edu_text_is_nfc_quick(s, len) && (strlen(want) != len || memcmp(want, s, len) != 0))
+		fail_msg("quick check says NFC but NFC differs for %zu bytes starting %02x %02x %02x",
+		    len, (unsigned char)s[0], len > 1 ? (unsigned char)s[1] : 0, len > 2 ? (unsigned char)s[2] : 0);
+	char *got = NULL;
+	assert_int_equal(edu_text_nfc(s, len, &got), EDU_OK);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+}
+
+static bool scalar(int32_t cp)
+{
+	return cp > 0 && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+}
+
+static void nfc_quick(void **st)
+{
+	/* Usual texts are recognized; decomposed ones and singletons are not. */
+	assert_true(edu_text_is_nfc_quick(S("Trường THPT Nguyễn Quang Diêu, Đồng Tháp")));
+	assert_true(edu_text_is_nfc_quick(S("plain ASCII")));
+	assert_true(edu_text_is_nfc_quick(S("")));
+	assert_true(edu_text_is_nfc_quick(S("\xEA\xB0\x80")));       /* 가 U+AC00 */
+	assert_false(edu_text_is_nfc_quick(S("Ho\xCC\xA3" "c")));    /* o + U+0323 */
+	assert_false(edu_text_is_nfc_quick(S("\xE2\x84\xAB")));      /* U+212B ANGSTROM SIGN */
+	assert_false(edu_text_is_nfc_quick(S("\xEA\xB0\x80\xE1\x86\xA8"))); /* 가 + jamo T U+11A8 */
+	assert_false(edu_text_is_nfc_quick(S("\xE0\xBD\xB3")));      /* U+0F73 */
+	assert_false(edu_text_is_nfc_quick(S("a\xFF")));
+	assert_false(edu_text_is_nfc_quick(S("a\0b")));
+
+	char buf[64];
+	/* Every code point alone, and after "a" (a starter many marks compose with). */
+	for (int32_t cp = 1; cp <= 0x10FFFF; cp++) {
+		if (!scalar(cp))
+			continue;
+		if (cp >= 0x40000 && cp < 0xE0000)
+			cp = 0xE0000; /* planes 4-13 are unassigned */
+		size_t n = put_cp(buf, cp);
+		buf[n] = '\0';
+		if (edu_text_is_nfc_quick(buf, n))
+			check_quick(buf, n);
+		buf[0] = 'a';
+		n = 1 + put_cp(buf + 1, cp);
+		buf[n] = '\0';
+		if (edu_text_is_nfc_quick(buf, n))
+			check_quick(buf, n);
+	}
+	/* Every code point that ends a primary composite's decomposition composes
+	 * with what precedes it: the quick check must never call it stable. */
+	size_t seconds = 0;
+	for (int32_t cp = 1; cp < 0x30000; cp++) {
+		if (!scalar(cp))
+			continue;
+		utf8proc_int32_t d[8];
+		int last = 0;
+		utf8proc_ssize_t n = utf8proc_decompose_char(cp, d, 8, UTF8PROC_DECOMPOSE, &last);
+		if (n < 2 || n > 8)
+			continue;
+		size_t len = 0;
+		for (utf8proc_ssize_t i = 0; i < n; i++)
+			len += put_cp(buf + len, d[i]);
+		buf[len] = '\0';
+		char *c = (char *)utf8proc_NFC((const utf8proc_uint8_t *)buf);
+		assert_non_null(c);
+		char self[8];
+		size_t sl = put_cp(self, cp);
+		self[sl] = '\0';
+		if (strcmp(c, self) == 0) { /* cp is a primary composite */
+			size_t k = put_cp(buf, d[n - 1]);
+			if (edu_text_is_nfc_quick(buf, k))
+				fail_msg("U+%04X composes as a second element", (unsigned)d[n - 1]);
+			seconds++;
+		}
+		free(c);
+	}
+	assert_true(seconds > 1000); /* Latin, Greek, Cyrillic, Indic, Hangul ... */
+
+	/* Random short strings from a pool heavy in Vietnamese letters, marks and jamo. */
+	static const int32_t pool[] = {'a', 'e', 'o', 'u', 'A', 'D', ' ', 0xE2, 0xEA, 0xF4, 0x1A1, 0x1B0,
+	    0x111, 0x110, 0x1EA1, 0x1EBF, 0x1EDD, 0x1EF1, 0x300, 0x301, 0x303, 0x309, 0x323, 0x302, 0x306,
+	    0x31B, 0x308, 0x212B, 0x2126, 0x340, 0x344, 0x1100, 0x1161, 0x11A8, 0xAC00, 0xAC01, 0x0F71,
+	    0x0F72, 0x0F73, 0x0CD5, 0x0CBF, 0x0DCF, 0x0DD9, 0x1B35, 0x3099, 0x304B, 0xFB2A, 0x0958};
+	uint32_t r = 12345;
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t len = 0;
+		int k = 1 + (int)(iter % 6);
+		for (int i = 0; i < k; i++) {
+			r = r * 1103515245u + 12345u;
+			int32_t cp;
+			if ((r >> 16) % 4 == 0) { /* any BMP or SMP code point */
+				r = r * 1103515245u + 12345u;
+				cp = (int32_t)((r >> 8) % 0x20000);
+				if (!scalar(cp))
+					cp = 'x';
+			} else {
+				cp = pool[(r >> 16) % (sizeof pool / sizeof pool[0])];
+			}
+			len += put_cp(buf + len, cp);
+		}
+		buf[len] = '\0';
+		check_quick(buf, len);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(utf8_valid),
 		cmocka_unit_test(nfc),
+		cmocka_unit_test(nfc_quick),
 		cmocka_unit_test(chars),
 		cmocka_unit_test(has_ctl),
 		cmocka_unit_test(fold),

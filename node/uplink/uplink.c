@@ -69,6 +69,7 @@ struct edu_uplink {
 	bool stopping;
 	uint32_t cur_pipe;   /* the connected pipe, 0 when none */
 	uint32_t hello_pipe; /* the pipe our Hello was accepted on */
+	char bound_parent[41]; /* the unit hello_pipe is bound to (authenticated with [tls]) */
 	int state;
 	uint64_t acked;
 	uint64_t backlog;
@@ -340,6 +341,7 @@ static edu_err ensure_hello(edu_uplink *u, nng_ctx ctx, nng_aio *aio)
 	    u->id ? ", certificate verified" : ", unauthenticated test mode", u->self_unit);
 	pthread_mutex_lock(&u->mu);
 	u->hello_pipe = pipe_id;
+	snprintf(u->bound_parent, sizeof u->bound_parent, "%s", reply->hello_ack->parent_unit);
 	pthread_mutex_unlock(&u->mu);
 	rv = EDU_OK;
 out:
@@ -775,6 +777,8 @@ static edu_err dir_sync_once(edu_uplink *u, bool *more)
 	Edunet__Wire__DirSync req;
 	nng_msg *m = NULL;
 	uint64_t upto = 0;
+	uint32_t pipe_id = 0;
+	char parent[41] = "";
 	int code = 0;
 	edu_err rv;
 
@@ -790,11 +794,22 @@ static edu_err dir_sync_once(edu_uplink *u, bool *more)
 	edu_dir_sync_free(&req);
 	if (rv != EDU_OK)
 		return rv;
-	rv = exchange(u, u->dir_ctx, u->dir_aio, m, DIRSYNC_TIMEOUT_MS, &reply, NULL, &code);
+	rv = exchange(u, u->dir_ctx, u->dir_aio, m, DIRSYNC_TIMEOUT_MS, &reply, &pipe_id, &code);
 	if (rv != EDU_OK) {
 		if (code == EDUNET__WIRE__ERROR__CODE__NOT_BOUND)
 			forget_hello(u);
 		return rv;
+	}
+	/* Directives are checked against the unit this very pipe was bound to. */
+	pthread_mutex_lock(&u->mu);
+	if (pipe_id != 0 && pipe_id == u->hello_pipe)
+		snprintf(parent, sizeof parent, "%s", u->bound_parent);
+	pthread_mutex_unlock(&u->mu);
+	if (!parent[0]) {
+		edu_log(LOG_WARNING, "uplink: a directive sync answer came on a connection that is not bound; ignored");
+		edu_wire_free(reply);
+		forget_hello(u);
+		return EDU_EPROTO;
 	}
 	if (reply->body_case != EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC_ACK) {
 		edu_log(LOG_WARNING, "uplink: parent answered a directive sync with message %d", (int)reply->body_case);
@@ -804,7 +819,7 @@ static edu_err dir_sync_once(edu_uplink *u, bool *more)
 	if (reply->dir_sync_ack->receipts_refused)
 		edu_log(LOG_ERR, "uplink: parent refused %u receipt event(s) for good (see its log)",
 		    reply->dir_sync_ack->receipts_refused);
-	rv = edu_dir_sync_apply(u->dirs, reply->dir_sync_ack, upto, n_sent);
+	rv = edu_dir_sync_apply(u->dirs, reply->dir_sync_ack, upto, n_sent, parent);
 	if (rv == EDU_OK)
 		*more = reply->dir_sync_ack->n_directives > 0 || n_sent >= EDU_DIR_BATCH_RECORDS;
 	else
