@@ -1,6 +1,8 @@
 /* edunetd: runs one node (SPEC §3). A thin main over edu_node. */
 #include <getopt.h>
 #include <pthread.h>
+#include <time.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +25,20 @@ static void usage(FILE *f)
 	    "       edunetd --check-config -c FILE   validate FILE and exit (0 ok, 1 bad)\n"
 	    "       edunetd --version\n"
 	    "       edunetd --sample-config   print a commented sample config\n");
+}
+
+#define EDU_STOP_GRACE_S 8
+
+static void *stop_watchdog(void *arg)
+{
+	(void)arg;
+	struct timespec ts = {EDU_STOP_GRACE_S, 0};
+	while (nanosleep(&ts, &ts) != 0)
+		;
+	edu_log(LOG_WARNING, "edunetd: stop took over %d s (a network close hung); exiting now, "
+	    "all acknowledged data is on disk", EDU_STOP_GRACE_S);
+	_exit(0);
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -91,6 +107,12 @@ int main(int argc, char **argv)
 	while (sigwait(&stop, &sig) == 0 && sig == SIGHUP)
 		edu_node_reload(node);
 	edu_log(LOG_NOTICE, "edunetd: %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/* nng 1.5.2's nng_close can hang when parent and child close links at the
+	 * same moment. Every acknowledged write is already durable, so a stop that
+	 * takes too long ends the process rather than leaving it running. */
+	pthread_t wd;
+	if (pthread_create(&wd, NULL, stop_watchdog, NULL) == 0)
+		pthread_detach(wd);
 	edu_node_stop(node);
 	edu_conf_free(conf);
 	return 0;

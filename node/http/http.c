@@ -81,6 +81,7 @@ struct edu_http_loop {
 	struct event *wake;      /* completions queued */
 	struct event *stop_ev;   /* edu_http_stop asked */
 	struct event *deadline;  /* bounded wait for pending writes */
+	http_conns *conns;       /* header deadline and connection cap (conn.c) */
 	pthread_mutex_t mu;
 	done_node *head, *tail;  /* guarded by mu */
 	int pending;             /* loop thread only */
@@ -106,6 +107,7 @@ struct edu_http {
 	int64_t started_ms;
 	uint64_t max_body;
 	int timeout_s;
+	int header_timeout_s;
 	edu_http_handler_fn api;
 	void *api_arg;
 	uint32_t boot;           /* distinguishes ETags across restarts */
@@ -1260,15 +1262,24 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
-/* Each connection's bufferevent (evhttp sets its fd). */
+/* Each connection's bufferevent (evhttp sets its fd), watched by the guard. */
 static struct bufferevent *new_bev(struct event_base *base, void *arg)
 {
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	edu_http_loop *l = arg;
+	struct bufferevent *bev = http_conns_new_bev(l->conns);
 	if (bev) {
 		bufferevent_set_max_single_write(bev, IO_MAX_WRITE);
 		bufferevent_set_max_single_read(bev, IO_MAX_READ);
 	}
 	return bev;
+}
+
+/* evhttp's gencb: the request arrived whole; the guard stops its deadline. */
+static void on_request_in(struct evhttp_request *req, void *arg)
+{
+	edu_http_loop *l = arg;
+	http_conns_request(l->conns, req);
+	on_request(req, arg);
 }
 
 static edu_err loop_init(edu_http *h, edu_http_loop *l)
@@ -1293,7 +1304,8 @@ static edu_err loop_init(edu_http *h, edu_http_loop *l)
 	l->wake = event_new(l->base, -1, 0, wake_cb, l);
 	l->stop_ev = event_new(l->base, -1, 0, stop_cb, l);
 	l->deadline = event_new(l->base, -1, EV_PERSIST, deadline_cb, l);
-	if (!l->http || !l->wake || !l->stop_ev || !l->deadline)
+	l->conns = http_conns_new(l->base, h->header_timeout_s, EDU_HTTP_MAX_CONNS);
+	if (!l->http || !l->wake || !l->stop_ev || !l->deadline || !l->conns)
 		return EDU_ENOMEM;
 	evhttp_set_max_headers_size(l->http, EDU_HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(l->http, (ev_ssize_t)h->max_body);
@@ -1306,7 +1318,7 @@ static edu_err loop_init(edu_http *h, edu_http_loop *l)
 	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_PATCH);
 	evhttp_set_default_content_type(l->http, CT_TEXT);
-	evhttp_set_gencb(l->http, on_request, l);
+	evhttp_set_gencb(l->http, on_request_in, l);
 	evhttp_set_bevcb(l->http, new_bev, l);
 	int fd = dup(h->fd); /* each evhttp closes its own copy */
 	if (fd < 0)
@@ -1325,6 +1337,7 @@ static void loop_fini(edu_http_loop *l)
 		return;
 	if (l->http)
 		evhttp_free(l->http);
+	http_conns_free(l->conns); /* after evhttp_free: drops the last bufferevent references */
 	/* stop_cb ended the loop only once pending reached 0: nothing is queued. */
 	if (l->wake)
 		event_free(l->wake);
@@ -1406,6 +1419,8 @@ edu_err edu_http_start(edu_http **out, const edu_http_opts *o)
 	h->started_ms = o->started_ms ? o->started_ms : edu_time_now_ms();
 	h->max_body = o->max_body ? o->max_body : 11u * 1024 * 1024;
 	h->timeout_s = o->timeout_s > 0 ? o->timeout_s : 30;
+	/* A request's head must arrive within the timeout, not only each of its bytes. */
+	h->header_timeout_s = h->timeout_s < EDU_HTTP_HEADER_TIMEOUT_MAX ? h->timeout_s : EDU_HTTP_HEADER_TIMEOUT_MAX;
 	h->api = o->api;
 	h->api_arg = o->api_arg;
 	h->boot = randombytes_random();

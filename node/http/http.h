@@ -24,6 +24,10 @@ struct edu_dir;
 
 #define EDU_HTTP_MAX_THREADS 64
 #define EDU_HTTP_MAX_HEADERS (16 * 1024)  /* bytes of request line + headers */
+#define EDU_HTTP_MAX_CONNS 1024            /* open connections per loop thread; more are closed */
+/* A request of up to EDU_HTTP_MAX_HEADERS bytes must arrive whole within
+ * min(timeout_s, this) seconds of its first byte (slowloris), checked once a second. */
+#define EDU_HTTP_HEADER_TIMEOUT_MAX 10
 #define EDU_HTTP_FEED_LIMIT_DEFAULT 20
 #define EDU_HTTP_FEED_LIMIT_MAX 100
 #define EDU_HTTP_PAGE_LIMIT 20
@@ -45,7 +49,8 @@ typedef struct edu_http_opts {
 	int port;                  /* 0: any free port (see edu_http_port) */
 	int threads;               /* event-loop threads, 1..EDU_HTTP_MAX_THREADS (0: 1) */
 	uint64_t max_body;         /* bytes; larger request bodies get 413 */
-	int timeout_s;             /* idle/read/write timeout per connection (0: 30) */
+	int timeout_s;             /* idle/read/write timeout per connection (0: 30); also
+	                            * bounds the time to send a request head (see above) */
 	const char *base_url;      /* public URL for feed links, no trailing slash */
 	edu_store *store;          /* borrowed; must outlive the server */
 	struct edu_agg *agg;       /* borrowed; NULL on school nodes */

@@ -54,4 +54,24 @@ edu_err http_parse_attachment_path(const char *rest, char *id, size_t idlen, siz
 /* RFC 5987 encoding of a filename for Content-Disposition's filename*. */
 edu_err http_disposition(const char *name, char *out, size_t outlen);
 
+/* ---- connection guard (conn.c): one per loop, loop thread only ------------ */
+
+struct event_base;
+struct bufferevent;
+struct evhttp_request;
+typedef struct http_conns http_conns;
+
+/* A guard that shuts down connections whose request has not fully arrived
+ * deadline_s after its first byte while it is at most EDU_HTTP_MAX_HEADERS
+ * bytes (slowloris; checked once a second), and connections beyond
+ * max_conns. NULL on ENOMEM. */
+http_conns *http_conns_new(struct event_base *base, int deadline_s, int max_conns);
+/* After evhttp_free (which frees the connections); accepts NULL. */
+void http_conns_free(http_conns *cs);
+/* evhttp's bevcb: a new connection's bufferevent, watched by the guard. */
+struct bufferevent *http_conns_new_bev(http_conns *cs);
+/* From the gencb: req arrived complete; no deadline while it is served. */
+void http_conns_request(http_conns *cs, struct evhttp_request *req);
+void http_conns_stats(const http_conns *cs, int *open, uint64_t *dropped_slow, uint64_t *dropped_cap);
+
 #endif

@@ -996,9 +996,12 @@ void edu_uplink_stop(edu_uplink *u)
 	u->stopping = true;
 	pthread_cond_broadcast(&u->cv);
 	pthread_mutex_unlock(&u->mu);
-	/* Closing the socket completes every pending aio with NNG_ECLOSED. */
-	if (u->sock_open)
+	/* Stop redialing first, then close the socket: that completes every
+	 * pending aio with NNG_ECLOSED. */
+	if (u->sock_open) {
+		nng_dialer_close(u->dialer);
 		nng_close(u->sock);
+	}
 	if (u->push_started)
 		pthread_join(u->push_thr, NULL);
 	if (u->hb_started)
