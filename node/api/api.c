@@ -198,8 +198,9 @@ static bool is_json_type(struct evhttp_request *req)
 	return (n == 16 && strncasecmp(ct, "application/json", 16) == 0);
 }
 
-/* Parses the request body as one JSON object: 400/413/415 on failure. */
-static json_t *json_body(edu_http_loop *l, struct evhttp_request *req)
+/* Parses the request body as one JSON object (or, with array_ok, an array:
+ * a batch create, bounded only by [http] max_body): 400/413/415 on failure. */
+static json_t *json_body(edu_http_loop *l, struct evhttp_request *req, bool array_ok)
 {
 	size_t len;
 	int status = 0;
@@ -207,13 +208,23 @@ static json_t *json_body(edu_http_loop *l, struct evhttp_request *req)
 		reply_err(l, req, 415, "send the item as application/json");
 		return NULL;
 	}
-	const char *p = body_of(req, EDU_API_JSON_MAX, &len, &status);
+	/* The HTTP server already refused bodies over [http] max_body. */
+	const char *p = body_of(req, array_ok ? SIZE_MAX : EDU_API_JSON_MAX, &len, &status);
 	if (!p) {
 		if (status == 413)
 			reply_err(l, req, 413, "body larger than %u bytes", EDU_API_JSON_MAX);
 		else
 			reply_err(l, req, 500, "cannot read the body");
 		return NULL;
+	}
+	if (array_ok && len > EDU_API_JSON_MAX) {
+		size_t ws = 0; /* the body is not NUL-terminated */
+		while (ws < len && (p[ws] == ' ' || p[ws] == '\t' || p[ws] == '\r' || p[ws] == '\n'))
+			ws++;
+		if (ws >= len || p[ws] != '[') {
+			reply_err(l, req, 413, "body larger than %u bytes", EDU_API_JSON_MAX);
+			return NULL;
+		}
 	}
 	if (!edu_text_utf8_valid(p, len)) {
 		reply_err(l, req, 400, "body is not valid UTF-8 or contains NUL");
@@ -225,9 +236,13 @@ static json_t *json_body(edu_http_loop *l, struct evhttp_request *req)
 		reply_err(l, req, 400, "bad JSON at line %d column %d: %s", err.line, err.column, err.text);
 		return NULL;
 	}
-	if (!json_is_object(j)) {
+	if (!json_is_object(j) && !(array_ok && json_is_array(j))) {
 		json_decref(j);
-		reply_err(l, req, 400, "the body must be a JSON object");
+		if (array_ok)
+			reply_err(l, req, 400, "the body must be a JSON object or an array of 1..%d objects",
+			    EDU_API_BATCH_MAX);
+		else
+			reply_err(l, req, 400, "the body must be a JSON object");
 		return NULL;
 	}
 	return j;
@@ -470,30 +485,40 @@ out:
 	op_free(o);
 }
 
-/* Normalizes, validates, checks attachments and submits it as a record.
- * Replies itself on failure; takes it in every case. */
-static void submit_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req, edu_item *it, op_kind kind)
+/* HTTP status and message for a store failure of the whole request. */
+static int store_err_status(edu_err rv, char *why, size_t whylen)
 {
-	char why[256] = "";
-	uint8_t *bytes = NULL;
-	size_t len = 0;
-	edu_store_batch *b = NULL;
-	op *o = NULL;
-	edu_err rv;
-	if ((rv = edu_item_normalize(it)) != EDU_OK) {
-		reply_err(l, req, 400, "text is not valid UTF-8");
-		goto out;
+	if (rv == EDU_ENOSPC) {
+		snprintf(why, whylen, "the node's storage is full");
+		return 507;
 	}
-	if ((rv = edu_item_validate(it, why, sizeof why)) != EDU_OK) {
-		reply_err(l, req, rv == EDU_ETOOBIG ? 413 : 400, "%s", why[0] ? why : edu_strerror(rv));
-		goto out;
+	if (rv == EDU_ECLOSED) {
+		snprintf(why, whylen, "the node is shutting down");
+		return 503;
+	}
+	snprintf(why, whylen, "store: %s", edu_strerror(rv));
+	return 500;
+}
+
+/* Normalizes and validates it and checks that its attachments were uploaded:
+ * 0, or the HTTP status with the reason in why. */
+static int check_item(edu_api *a, edu_item *it, char *why, size_t whylen)
+{
+	edu_err rv;
+	if (edu_item_normalize(it) != EDU_OK) {
+		snprintf(why, whylen, "text is not valid UTF-8");
+		return 400;
+	}
+	why[0] = '\0';
+	if ((rv = edu_item_validate(it, why, whylen)) != EDU_OK) {
+		if (!why[0])
+			snprintf(why, whylen, "%s", edu_strerror(rv));
+		return rv == EDU_ETOOBIG ? 413 : 400;
 	}
 	if (it->n_attachments && !it->deleted) {
 		edu_store_rd *rd = NULL;
-		if ((rv = edu_store_read_begin(a->store, &rd)) != EDU_OK) {
-			reply_store_err(l, req, rv);
-			goto out;
-		}
+		if ((rv = edu_store_read_begin(a->store, &rd)) != EDU_OK)
+			return store_err_status(rv, why, whylen);
 		size_t missing = it->n_attachments;
 		for (size_t i = 0; i < it->n_attachments; i++) {
 			if (!edu_store_blob_has(rd, it->attachments[i].sha256)) {
@@ -503,21 +528,51 @@ static void submit_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req
 		}
 		edu_store_read_end(rd);
 		if (missing < it->n_attachments) {
-			reply_err(l, req, 400, "attachments[%zu]: no uploaded file with that sha256 "
+			snprintf(why, whylen, "attachments[%zu]: no uploaded file with that sha256 "
 			    "(POST /api/v1/attachments first)", missing);
-			goto out;
+			return 400;
 		}
 	}
-	if ((rv = edu_item_encode(it, &bytes, &len)) != EDU_OK) {
-		reply_err(l, req, 400, "cannot encode the item: %s", edu_strerror(rv));
+	return 0;
+}
+
+/* Encodes a checked item into rec (rec->item malloc'd: free it) and signs the
+ * exact bytes that travel when this node signs: every hop checks them. */
+static edu_err seal_record(edu_api *a, edu_item *it, edu_record *rec)
+{
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	memset(rec, 0, sizeof *rec);
+	edu_err rv = edu_item_encode(it, &bytes, &len);
+	if (rv != EDU_OK)
+		return rv;
+	rec->item = bytes;
+	rec->item_len = len;
+	if (a->sign) {
+		a->sign(bytes, len, rec->sig, a->sign_arg);
+		rec->has_sig = true;
+		it->signed_ok = true; /* for the reply, as a later read would show it */
+	}
+	return EDU_OK;
+}
+
+/* Normalizes, validates, checks attachments and submits it as a record.
+ * Replies itself on failure; takes it in every case. */
+static void submit_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req, edu_item *it, op_kind kind)
+{
+	char why[256] = "";
+	edu_record rec = {0};
+	edu_store_batch *b = NULL;
+	op *o = NULL;
+	edu_err rv;
+	int status = check_item(a, it, why, sizeof why);
+	if (status) {
+		reply_err(l, req, status, "%s", why);
 		goto out;
 	}
-	edu_record rec = {.item = bytes, .item_len = len};
-	if (a->sign) {
-		/* over the exact bytes that travel: every hop checks them */
-		a->sign(bytes, len, rec.sig, a->sign_arg);
-		rec.has_sig = true;
-		it->signed_ok = true; /* for the reply, as a later read would show it */
+	if ((rv = seal_record(a, it, &rec)) != EDU_OK) {
+		reply_err(l, req, 400, "cannot encode the item: %s", edu_strerror(rv));
+		goto out;
 	}
 	/* it was normalized, validated and encoded into rec just above. */
 	if ((rv = edu_store_batch_new(&b)) != EDU_OK || (rv = edu_store_batch_put_item(b, &rec, it)) != EDU_OK) {
@@ -537,7 +592,7 @@ static void submit_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req
 	}
 	b = NULL; /* the store has it until op_done */
 out:
-	free(bytes);
+	free((void *)rec.item);
 	edu_store_batch_free(b);
 	edu_item_free(it);
 }
@@ -552,32 +607,30 @@ static edu_err set_str(char **field, const char *v)
 	return EDU_OK;
 }
 
-static void create_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
+/* A new item of this node from one create object, without its seq: 0, or
+ * the HTTP status with the reason in why. */
+static int new_item(edu_api *a, const json_t *j, edu_item **out, char *why, size_t whylen)
 {
-	char why[256] = "";
-	json_t *j = json_body(l, req);
-	if (!j)
-		return;
+	*out = NULL;
 	edu_item *it = edu_item_new();
 	if (!it) {
-		json_decref(j);
-		reply_err(l, req, 500, "out of memory");
-		return;
+		snprintf(why, whylen, "out of memory");
+		return 500;
 	}
 	it->tz_offset_min = a->tz;
-	edu_err rv = edu_item_from_json(it, j, why, sizeof why);
-	json_decref(j);
+	why[0] = '\0';
+	edu_err rv = edu_item_from_json(it, j, why, whylen);
 	if (rv != EDU_OK) {
-		reply_err(l, req, rv == EDU_ETOOBIG ? 413 : 400, "%s", why[0] ? why : edu_strerror(rv));
+		if (!why[0])
+			snprintf(why, whylen, "%s", edu_strerror(rv));
 		edu_item_free(it);
-		return;
+		return rv == EDU_ETOOBIG ? 413 : 400;
 	}
 	if (set_str(&it->unit, a->self_unit) != EDU_OK || set_str(&it->unit_name, a->self_name) != EDU_OK) {
-		reply_err(l, req, 500, "out of memory");
+		snprintf(why, whylen, "out of memory");
 		edu_item_free(it);
-		return;
+		return 500;
 	}
-	it->seq = edu_store_next_seq(a->store);
 	it->version = 1;
 	it->deleted = false;
 	int64_t now = edu_time_now_ms() / 1000;
@@ -585,6 +638,208 @@ static void create_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req
 		it->published = now;
 	if (it->updated == 0)
 		it->updated = it->published > now ? it->published : now;
+	*out = it;
+	return 0;
+}
+
+/* ---- batch create (a JSON array) ----------------------------------------------
+ * All valid items of one request go into ONE store batch: they share one
+ * durable commit, and edu_store_batch_result(b, r) gives each record's exact
+ * outcome. The reply waits for that commit. */
+
+typedef struct batch_op {
+	edu_api *a;
+	edu_http_loop *l;
+	struct evhttp_request *req;
+	json_t *results;   /* one slot per input; rejected ones are filled before submit */
+	edu_item **items;  /* per record in the batch */
+	size_t *input_of;  /* record index -> input index */
+	size_t n_recs;
+	size_t failed;     /* inputs rejected before submit */
+} batch_op;
+
+static void batch_op_free(batch_op *o)
+{
+	if (!o)
+		return;
+	for (size_t r = 0; r < o->n_recs; r++)
+		edu_item_free(o->items[r]);
+	free(o->items);
+	free(o->input_of);
+	json_decref(o->results);
+	free(o);
+}
+
+static json_t *item_err_json(int status, const char *why)
+{
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s", why);
+	scrub_text(msg);
+	return json_pack("{s:s, s:s}", "error", code_of(status), "message", msg);
+}
+
+/* The answer once every input has a result: 201 when anything was created,
+ * else 400 with the same per-item body plus error/message. */
+static void batch_reply(batch_op *o, size_t created)
+{
+	size_t failed = json_array_size(o->results) - created;
+	json_t *j = json_pack("{s:O, s:I, s:I}", "items", o->results, "created", (json_int_t)created,
+	    "failed", (json_int_t)failed);
+	if (j && created == 0) {
+		json_object_set_new(j, "error", json_string(code_of(400)));
+		json_object_set_new(j, "message", json_string("no item of the array was created"));
+	}
+	reply_json(o->l, o->req, created ? 201 : 400, j);
+}
+
+static void batch_done(edu_store_batch *b, edu_err rv, void *arg)
+{
+	batch_op *o = arg;
+	size_t created = 0;
+	if (rv != EDU_OK) {
+		/* The commit failed as a whole: nothing of this request was stored. */
+		edu_log(LOG_WARNING, "api: batch write of %zu items failed: %s", o->n_recs, edu_strerror(rv));
+		reply_store_err(o->l, o->req, rv);
+		goto out;
+	}
+	for (size_t r = 0; r < o->n_recs; r++) {
+		edu_item *it = o->items[r];
+		char id[EDU_ITEM_ID_MAX], pub[EDU_RFC3339_LEN], why[160];
+		json_t *res;
+		edu_item_id_format(id, it->unit, it->seq);
+		switch (edu_store_batch_result(b, r, NULL)) {
+		case EDU_PUT_APPLIED:
+		case EDU_PUT_DUPLICATE:
+			edu_time_format(pub, it->published, it->tz_offset_min);
+			res = json_pack("{s:s, s:I, s:s}", "id", id, "version", (json_int_t)it->version, "published", pub);
+			created++;
+			edu_log(LOG_DEBUG, "api: created %s v%" PRIu32 " (batch)", id, it->version);
+			break;
+		case EDU_PUT_STALE:
+		case EDU_PUT_CONFLICT:
+			snprintf(why, sizeof why, "%s was changed concurrently", id);
+			res = item_err_json(409, why);
+			break;
+		case EDU_PUT_MISSING_BLOB:
+			res = item_err_json(400, "an attachment's blob was not uploaded (POST /api/v1/attachments)");
+			break;
+		default:
+			res = item_err_json(400, "the store rejected the item as invalid");
+			break;
+		}
+		json_array_set_new(o->results, o->input_of[r], res ? res : json_null());
+	}
+	batch_reply(o, created);
+out:
+	edu_store_batch_free(b);
+	batch_op_free(o);
+}
+
+static void create_batch(edu_api *a, edu_http_loop *l, struct evhttp_request *req, json_t *arr)
+{
+	size_t n = json_array_size(arr), i;
+	edu_store_batch *b = NULL;
+	batch_op *o = NULL;
+	char why[256];
+	edu_err rv = EDU_OK;
+	json_t *v;
+	if (n == 0) {
+		reply_err(l, req, 400, "the array is empty: send 1..%d items", EDU_API_BATCH_MAX);
+		return;
+	}
+	if (n > EDU_API_BATCH_MAX) {
+		reply_err(l, req, 413, "%zu items in one request; at most %d", n, EDU_API_BATCH_MAX);
+		return;
+	}
+	if (!(o = calloc(1, sizeof *o)) || !(o->items = calloc(n, sizeof *o->items)) ||
+	    !(o->input_of = calloc(n, sizeof *o->input_of)) || !(o->results = json_array()) ||
+	    (rv = edu_store_batch_new(&b)) != EDU_OK) {
+		reply_err(l, req, 500, "out of memory");
+		goto out;
+	}
+	o->a = a;
+	o->l = l;
+	o->req = req;
+	json_array_foreach(arr, i, v) {
+		edu_item *it = NULL;
+		edu_record rec = {0};
+		int status;
+		if (!json_is_object(v)) {
+			snprintf(why, sizeof why, "item %zu is not a JSON object", i);
+			status = 400;
+		} else if ((status = new_item(a, v, &it, why, sizeof why)) == 0) {
+			/* validate needs a seq; only a valid item takes a real one */
+			it->seq = 1;
+			if ((status = check_item(a, it, why, sizeof why)) == 0) {
+				it->seq = edu_store_next_seq(a->store);
+				if ((rv = seal_record(a, it, &rec)) != EDU_OK) {
+					snprintf(why, sizeof why, "cannot encode the item: %s", edu_strerror(rv));
+					status = 400;
+				} else if ((rv = edu_store_batch_put_item(b, &rec, it)) != EDU_OK) {
+					if (rv != EDU_ETOOBIG && rv != EDU_EINVAL) {
+						free((void *)rec.item);
+						edu_item_free(it);
+						reply_store_err(l, req, rv);
+						goto out;
+					}
+					snprintf(why, sizeof why, "the item is too large to store");
+					status = 413;
+				}
+				free((void *)rec.item);
+			}
+		}
+		if (status >= 500) { /* the node's trouble, not the item's: fail the request */
+			edu_item_free(it);
+			reply_err(l, req, status, "item %zu: %s", i, why);
+			goto out;
+		}
+		if (status) {
+			edu_item_free(it);
+			json_array_append_new(o->results, item_err_json(status, why));
+			o->failed++;
+			continue;
+		}
+		json_array_append_new(o->results, json_null()); /* filled from the commit */
+		o->items[o->n_recs] = it;
+		o->input_of[o->n_recs++] = i;
+	}
+	if (json_array_size(o->results) != n) {
+		reply_err(l, req, 500, "out of memory");
+		goto out;
+	}
+	if (o->n_recs == 0) {
+		batch_reply(o, 0);
+		goto out;
+	}
+	if ((rv = edu_http_submit(l, b, batch_done, o)) != EDU_OK) {
+		reply_store_err(l, req, rv);
+		goto out;
+	}
+	return; /* batch_done owns b and o */
+out:
+	edu_store_batch_free(b);
+	batch_op_free(o);
+}
+
+static void create_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
+{
+	char why[256] = "";
+	json_t *j = json_body(l, req, true);
+	if (!j)
+		return;
+	if (json_is_array(j)) {
+		create_batch(a, l, req, j);
+		json_decref(j);
+		return;
+	}
+	edu_item *it = NULL;
+	int status = new_item(a, j, &it, why, sizeof why);
+	json_decref(j);
+	if (status) {
+		reply_err(l, req, status, "%s", why);
+		return;
+	}
+	it->seq = edu_store_next_seq(a->store);
 	submit_item(a, l, req, it, OP_CREATE);
 }
 
@@ -610,7 +865,7 @@ static edu_item *load_own(edu_api *a, edu_http_loop *l, struct evhttp_request *r
 static void update_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req, const char *id)
 {
 	char why[256] = "";
-	json_t *j = json_body(l, req);
+	json_t *j = json_body(l, req, false);
 	if (!j)
 		return;
 	edu_item *it = load_own(a, l, req, id);
@@ -831,7 +1086,7 @@ static const char *jstr(json_t *o, const char *k)
 
 static void dir_publish(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
 {
-	json_t *j = json_body(l, req), *aud, *v;
+	json_t *j = json_body(l, req, false), *aud, *v;
 	const char *types[EDU_DIR_TYPES_MAX], *units[EDU_DIR_UNITS_MAX];
 	edu_dir_file files[EDU_DIR_ATTACH_COUNT_MAX];
 	size_t nf = 0, i;
@@ -908,7 +1163,7 @@ static void dir_ack_or_report(edu_api *a, edu_http_loop *l, struct evhttp_reques
 			reply_json(l, req, 200, json_pack("{s:s, s:b}", "id", id, "acknowledged", 1));
 		return;
 	}
-	json_t *j = json_body(l, req);
+	json_t *j = json_body(l, req, false);
 	edu_dir_file files[EDU_DIR_ATTACH_COUNT_MAX];
 	size_t nf = 0;
 	if (!j)

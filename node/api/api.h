@@ -18,6 +18,9 @@ struct edu_dir;
 struct evhttp_request;
 
 #define EDU_API_JSON_MAX (2u * 1024 * 1024)  /* bytes of an item create/update body */
+/* Items in one batch create (POST /api/v1/items with a JSON array); the whole
+ * array is bounded by [http] max_body instead of EDU_API_JSON_MAX. */
+#define EDU_API_BATCH_MAX 256
 #define EDU_API_LIMIT_DEFAULT 20
 #define EDU_API_LIMIT_MAX 100
 

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -122,12 +123,15 @@ static void create_get(void **state)
 	json_t *j = parse(out);
 	assert_string_equal(json_string_value(json_object_get(j, "id")), "th-test:1");
 	assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
-	assert_string_equal(json_string_value(json_object_get(j, "unit_name")), "Trường Thử");
+	/* The create reply is short (id, version, published); Location names the item. */
+	assert_non_null(json_string_value(json_object_get(j, "published")));
+	assert_int_equal(json_object_size(j), 3);
 	json_decref(j);
 	free(out);
 	assert_int_equal(request(f, "GET", "/api/v1/items/th-test:1", NULL, NULL, "", 0, &out), 200);
 	j = parse(out);
 	assert_string_equal(json_string_value(json_object_get(j, "title")), "Thông báo tuyển sinh");
+	assert_string_equal(json_string_value(json_object_get(j, "unit_name")), "Trường Thử");
 	json_decref(j);
 	free(out);
 	assert_int_equal(request(f, "GET", "/api/v1/items?kind=announcement", NULL, NULL, "", 0, &out), 200);
@@ -231,6 +235,145 @@ static void status_paths(void **state)
 	free(out);
 }
 
+
+/* Builds a JSON array of n simple items titled "Batch i". */
+static char *batch_body(size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		char t[64];
+		snprintf(t, sizeof t, "Bản tin số %zu", i);
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "kind", "news", "title", t, "body", "Nội dung"));
+	}
+	char *s = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return s;
+}
+
+static void batch_create(void **state)
+{
+	fixture *f = *state;
+	char *out, *body = batch_body(EDU_API_BATCH_MAX);
+	assert_int_equal(request(f, "POST", "/api/v1/items", "sekret", "application/json", body, strlen(body), &out),
+	    201);
+	free(body);
+	json_t *j = parse(out);
+	free(out);
+	assert_int_equal(json_integer_value(json_object_get(j, "created")), EDU_API_BATCH_MAX);
+	assert_int_equal(json_integer_value(json_object_get(j, "failed")), 0);
+	json_t *items = json_object_get(j, "items");
+	assert_int_equal(json_array_size(items), EDU_API_BATCH_MAX);
+	/* Every input index has its own id; each one reads back with its own title. */
+	for (size_t i = 0; i < EDU_API_BATCH_MAX; i += 51) {
+		json_t *r = json_array_get(items, i);
+		const char *id = json_string_value(json_object_get(r, "id"));
+		assert_non_null(id);
+		assert_int_equal(json_integer_value(json_object_get(r, "version")), 1);
+		assert_non_null(json_string_value(json_object_get(r, "published")));
+		char path[128], want[64];
+		snprintf(path, sizeof path, "/api/v1/items/%s", id);
+		assert_int_equal(request(f, "GET", path, NULL, NULL, "", 0, &out), 200);
+		json_t *g = parse(out);
+		free(out);
+		snprintf(want, sizeof want, "Bản tin số %zu", i);
+		assert_string_equal(json_string_value(json_object_get(g, "title")), want);
+		json_decref(g);
+	}
+	/* Distinct ids. */
+	const char *first = json_string_value(json_object_get(json_array_get(items, 0), "id"));
+	const char *last = json_string_value(json_object_get(json_array_get(items, EDU_API_BATCH_MAX - 1), "id"));
+	assert_string_not_equal(first, last);
+	json_decref(j);
+	assert_int_equal(request(f, "GET", "/api/v1/items?kind=news&limit=100", NULL, NULL, "", 0, &out), 200);
+	j = parse(out);
+	free(out);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 100);
+	assert_true(json_is_string(json_object_get(j, "next")));
+	json_decref(j);
+}
+
+static void batch_mixed(void **state)
+{
+	fixture *f = *state;
+	char *out;
+	const char *body = "[{\"kind\":\"news\",\"title\":\"Một\"},"
+	    "{\"kind\":\"nope\",\"title\":\"Sai loại\"},"
+	    "42,"
+	    "{\"kind\":\"news\"},"
+	    "{\"kind\":\"news\",\"title\":\"Hai\",\"bogus\":1},"
+	    "{\"kind\":\"event\",\"title\":\"Ba\",\"attachments\":[{\"sha256\":\""
+	    "0000000000000000000000000000000000000000000000000000000000000000\",\"name\":\"a.pdf\","
+	    "\"media_type\":\"application/pdf\",\"size\":1}]},"
+	    "{\"kind\":\"event\",\"title\":\"Bốn\"}]";
+	assert_int_equal(request(f, "POST", "/api/v1/items", "sekret", "application/json", body, strlen(body), &out),
+	    201);
+	json_t *j = parse(out);
+	free(out);
+	assert_int_equal(json_integer_value(json_object_get(j, "created")), 2);
+	assert_int_equal(json_integer_value(json_object_get(j, "failed")), 5);
+	json_t *items = json_object_get(j, "items");
+	assert_int_equal(json_array_size(items), 7);
+	const bool ok[7] = {true, false, false, false, false, false, true};
+	for (size_t i = 0; i < 7; i++) {
+		json_t *r = json_array_get(items, i);
+		if (ok[i]) {
+			assert_non_null(json_string_value(json_object_get(r, "id")));
+			assert_null(json_object_get(r, "error"));
+		} else {
+			assert_string_equal(json_string_value(json_object_get(r, "error")), "bad_request");
+			assert_non_null(json_string_value(json_object_get(r, "message")));
+			assert_null(json_object_get(r, "id"));
+		}
+	}
+	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(items, 5), "message")),
+	    "attachments[0]"));
+	/* The valid ones are stored, with consecutive seqs: invalid ones took none. */
+	const char *id0 = json_string_value(json_object_get(json_array_get(items, 0), "id"));
+	const char *id6 = json_string_value(json_object_get(json_array_get(items, 6), "id"));
+	assert_string_equal(id0, "th-test:1");
+	assert_string_equal(id6, "th-test:2");
+	assert_int_equal(request(f, "GET", "/api/v1/items/th-test:2", NULL, NULL, "", 0, &out), 200);
+	json_t *g = parse(out);
+	free(out);
+	assert_string_equal(json_string_value(json_object_get(g, "title")), "Bốn");
+	json_decref(g);
+	json_decref(j);
+}
+
+static void batch_limits(void **state)
+{
+	fixture *f = *state;
+	char *out, *body = batch_body(EDU_API_BATCH_MAX + 1);
+	assert_int_equal(request(f, "POST", "/api/v1/items", "sekret", "application/json", body, strlen(body), &out),
+	    413);
+	assert_non_null(strstr(out, "too_large"));
+	free(out);
+	free(body);
+	assert_int_equal(request(f, "POST", "/api/v1/items", "sekret", "application/json", "[]", 2, &out), 400);
+	free(out);
+	assert_int_equal(request(f, "POST", "/api/v1/items", "sekret", "application/json", "\"x\"", 3, &out), 400);
+	free(out);
+	/* Nothing valid: 400, with the per-item answers and the usual error fields. */
+	const char *bad = "[{\"kind\":\"news\"}, []]";
+	assert_int_equal(request(f, "POST", "/api/v1/items", "sekret", "application/json", bad, strlen(bad), &out), 400);
+	json_t *j = parse(out);
+	free(out);
+	assert_string_equal(json_string_value(json_object_get(j, "error")), "bad_request");
+	assert_int_equal(json_integer_value(json_object_get(j, "created")), 0);
+	assert_int_equal(json_integer_value(json_object_get(j, "failed")), 2);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
+	json_decref(j);
+	/* Writes need the token, arrays too. */
+	assert_int_equal(request(f, "POST", "/api/v1/items", NULL, "application/json", "[{}]", 4, &out), 401);
+	free(out);
+	/* Nothing was stored by any of these. */
+	assert_int_equal(request(f, "GET", "/api/v1/items", NULL, NULL, "", 0, &out), 200);
+	j = parse(out);
+	free(out);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+	json_decref(j);
+}
+
 int main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
@@ -241,6 +384,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(bad_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(update_conflict, setup, teardown),
 		cmocka_unit_test_setup_teardown(status_paths, setup, teardown),
+		cmocka_unit_test_setup_teardown(batch_create, setup, teardown),
+		cmocka_unit_test_setup_teardown(batch_mixed, setup, teardown),
+		cmocka_unit_test_setup_teardown(batch_limits, setup, teardown),
 	};
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);

@@ -33,7 +33,7 @@ typedef struct edu_conf {
 	char *http_listen_host; /* listen = HOST:PORT (default 127.0.0.1:8080) */
 	int http_listen_port;
 	char *http_base_url;    /* base_url = public URL for feeds/links (default http://listen) */
-	int http_threads;       /* threads (default 1) */
+	int http_threads;       /* threads (default 2) */
 	uint64_t http_max_body; /* bytes; key max_body_kb (default 11264 = 11 MiB) */
 	int http_timeout_s;     /* timeout_s (default 30) */
 	/* [tls] */

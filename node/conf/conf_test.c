@@ -188,7 +188,7 @@ static void defaults(void **st)
 	assert_string_equal(c->http_listen_host, "127.0.0.1");
 	assert_int_equal(c->http_listen_port, 8080);
 	assert_string_equal(c->http_base_url, "http://127.0.0.1:8080");
-	assert_int_equal(c->http_threads, 1);
+	assert_int_equal(c->http_threads, 2);
 	assert_int_equal(c->http_max_body, 11264ull * 1024);
 	assert_int_equal(c->http_timeout_s, 30);
 	assert_null(c->tls_ca);
@@ -224,7 +224,7 @@ static void sample_roundtrip(void **st)
 	fclose(f);
 	static const char *const all[] = {"id =", "role =", "name =", "data_dir =", "registry =",
 	    "log_level = info", "timezone = +07:00", "map_size_mb = 64", "map_max_mb = 0", "parent =",
-	    "listen = 127.0.0.1:8080", ";listen = tls+tcp://", "base_url =", "threads = 1",
+	    "listen = 127.0.0.1:8080", ";listen = tls+tcp://", "base_url =", "threads = 2",
 	    "max_body_kb = 11264", "timeout_s = 30", "ca =", "cert =", "key =", "ed25519 =", "revoked =",
 	    "parent_unit =", "token_file ="};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)

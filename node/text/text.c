@@ -166,12 +166,85 @@ static utf8proc_int32_t map_d_stroke(utf8proc_int32_t cp, void *data)
 	return (cp == 0x0110 || cp == 0x0111) ? 'd' : cp;
 }
 
+#define FOLD_OPTS (UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_STRIPMARK | \
+	UTF8PROC_CASEFOLD)
+
+/* Latin (with Vietnamese's Latin Extended Additional) and combining marks:
+ * folding such a code point alone gives letters without marks, which never
+ * compose with their neighbours, so per-code-point folding concatenated
+ * equals utf8proc's whole-string map (text_test.c checks this). */
+static bool fold_fast_cp(utf8proc_int32_t cp)
+{
+	return cp < 0x250 || (cp >= 0x300 && cp < 0x370) || (cp >= 0x1E00 && cp < 0x1F00);
+}
+
+#define FOLD_CACHE 64 /* direct-mapped, per call: prose repeats its letters */
+
+typedef struct fold_slot {
+	utf8proc_int32_t cp;
+	uint8_t len;
+	char bytes[15];
+} fold_slot;
+
+/* The fold of s[0..len) (valid UTF-8) when every code point is fold_fast_cp,
+ * into a malloc'd *out; false (nothing allocated) otherwise or on ENOMEM. */
+static bool fold_fast(const char *s, size_t len, char **out)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t cap = 2 * len + 16, o = 0;
+	char *dst = malloc(cap);
+	if (!dst)
+		return false;
+	fold_slot cache[FOLD_CACHE];
+	for (size_t k = 0; k < FOLD_CACHE; k++)
+		cache[k].cp = -1;
+	size_t i = 0;
+	while (i < len) {
+		if (p[i] < 0x80) {
+			char c = (char)p[i++];
+			dst[o++] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+			continue;
+		}
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+		if (n <= 0 || !fold_fast_cp(cp))
+			goto slow;
+		i += (size_t)n;
+		fold_slot *sl = &cache[(unsigned)cp % FOLD_CACHE];
+		if (sl->cp != cp) {
+			utf8proc_int32_t d[8];
+			int bound = 0;
+			utf8proc_ssize_t m = utf8proc_decompose_char(map_d_stroke(cp, NULL), d, 8, FOLD_OPTS, &bound);
+			if (m < 0 || m > 3)
+				goto slow;
+			size_t bl = 0;
+			for (utf8proc_ssize_t k = 0; k < m; k++)
+				bl += (size_t)utf8proc_encode_char(d[k], (utf8proc_uint8_t *)sl->bytes + bl);
+			sl->cp = cp;
+			sl->len = (uint8_t)bl;
+		}
+		if (o + sl->len + 1 > cap)
+			goto slow;
+		memcpy(dst + o, sl->bytes, sl->len);
+		o += sl->len;
+	}
+	dst[o] = '\0';
+	*out = dst;
+	return true;
+slow:
+	free(dst);
+	return false;
+}
+
 edu_err edu_text_fold(const char *s, size_t len, char **out)
 {
-	return map_utf8(s, len,
-	    UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_STRIPMARK |
-	        UTF8PROC_CASEFOLD,
-	    map_d_stroke, out);
+	*out = NULL;
+	edu_err rv = check_input(s, len);
+	if (rv != EDU_OK)
+		return rv;
+	if (s && fold_fast(s, len, out))
+		return EDU_OK;
+	return map_utf8(s, len, FOLD_OPTS, map_d_stroke, out);
 }
 
 static bool is_word_char(utf8proc_int32_t cp)
@@ -210,14 +283,17 @@ edu_err edu_text_tokens(const char *s, size_t len, edu_text_token_fn fn, void *a
 	while (i <= flen && count < EDU_TEXT_TOKENS_MAX && rv == EDU_OK) {
 		utf8proc_int32_t cp = 0;
 		utf8proc_ssize_t n = 1;
-		if (i < flen) {
+		if (i < flen && p[i] < 0x80) {
+			cp = p[i]; /* ASCII: no decoding, and a plain test below */
+		} else if (i < flen) {
 			n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(flen - i), &cp);
 			if (n <= 0) {
 				rv = EDU_EINTERNAL; /* utf8proc produced invalid UTF-8 */
 				break;
 			}
 		}
-		bool word = i < flen && is_word_char(cp);
+		bool word = i < flen && (cp < 0x80 ? ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') ||
+		    (cp >= '0' && cp <= '9') : is_word_char(cp));
 		if (word && !in_tok) {
 			start = i;
 			in_tok = true;

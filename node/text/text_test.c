@@ -282,6 +282,63 @@ static void nfc_quick(void **st)
 	}
 }
 
+/* ---- fold fast path against utf8proc's whole-string map ------------------- */
+
+static utf8proc_int32_t d_stroke(utf8proc_int32_t cp, void *data)
+{
+	return (cp == 0x0110 || cp == 0x0111) ? 'd' : cp;
+}
+
+static void check_fold_ref(const char *s, size_t len)
+{
+	utf8proc_uint8_t *want = NULL;
+	utf8proc_ssize_t n = utf8proc_map_custom((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &want,
+	    UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_STRIPMARK | UTF8PROC_CASEFOLD,
+	    d_stroke, NULL);
+	assert_true(n >= 0);
+	char *got = NULL;
+	assert_int_equal(edu_text_fold(s, len, &got), EDU_OK);
+	if (strcmp(got, (char *)want) != 0)
+		fail_msg("fold differs for %zu bytes starting %02x %02x %02x: \"%s\" vs \"%s\"", len,
+		    (unsigned char)s[0], len > 1 ? (unsigned char)s[1] : 0, len > 2 ? (unsigned char)s[2] : 0,
+		    got, (char *)want);
+	free(got);
+	free(want);
+}
+
+static void fold_fast(void **st)
+{
+	/* The fast path covers U+0000-024F, U+0300-036F and U+1E00-1EFF; test a
+	 * margin around them too, alone and next to marks and letters. */
+	static const int32_t ranges[][2] = {{1, 0x2FF}, {0x300, 0x3FF}, {0x1100, 0x11FF}, {0x1DC0, 0x1FFF},
+	    {0xAC00, 0xAC10}};
+	static const int32_t ctx[] = {'a', 'O', ' ', 0x300, 0x301, 0x323, 0x302, 0x306, 0x31B, 0x1EA0, 0x111,
+	    0xDF, 0x1E9E, 0x345, 0x3099, 0x1100, 0x1161, 0x11A8};
+	char buf[64];
+	for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++)
+		for (int32_t cp = ranges[r][0]; cp <= ranges[r][1]; cp++) {
+			size_t n = put_cp(buf, cp);
+			check_fold_ref(buf, n);
+			for (size_t k = 0; k < sizeof ctx / sizeof ctx[0]; k++) {
+				size_t m = put_cp(buf, ctx[k]);
+				m += put_cp(buf + m, cp);
+				m += put_cp(buf + m, ctx[(k + 1) % (sizeof ctx / sizeof ctx[0])]);
+				check_fold_ref(buf, m);
+			}
+		}
+	uint32_t x = 99;
+	for (int iter = 0; iter < 50000; iter++) {
+		size_t len = 0;
+		for (int i = 0; i < 1 + iter % 10; i++) {
+			x = x * 1103515245u + 12345u;
+			int32_t cp = (x >> 16) % 2 ? (int32_t)((x >> 8) % 0x250) + 1 :
+			    (x >> 16) % 4 == 0 ? 0x300 + (int32_t)((x >> 4) % 0x70) : 0x1E00 + (int32_t)((x >> 4) % 0x100);
+			len += put_cp(buf + len, cp);
+		}
+		check_fold_ref(buf, len);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +348,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(chars),
 		cmocka_unit_test(has_ctl),
 		cmocka_unit_test(fold),
+		cmocka_unit_test(fold_fast),
 		cmocka_unit_test(tokens),
 		cmocka_unit_test(tokens_limits),
 	};

@@ -207,6 +207,17 @@ def gen_wire():
     write(d, "error-code-99", envelope(8, f_varint(1, 99) + f_bytes(2, "odd")))
     write(d, "push-ack-bad-reject", envelope(5, f_varint(1, 4) + f_bytes(2, f_bytes(3, "\x00"))))
     write(d, "deep-groups", f_varint(1, 1) + key(60, 3) * 3000 + key(60, 4) * 3000)
+    # bodies of the identity and directive exchanges
+    write(d, "hello-cert", envelope(2, f_bytes(1, "th-hoa-an") + f_bytes(2, "0.1.0") + f_varint(3, 1) +
+                                    f_bytes(5, b"\x30\x82\x01\x00" + b"\x00" * 60) + f_bytes(6, b"\x42" * 32)))
+    write(d, "hello-cert-no-nonce", envelope(2, f_bytes(1, "th-hoa-an") + f_bytes(5, b"\x30\x00")))
+    write(d, "auth", envelope(9, f_bytes(1, b"\x01" * 64)))
+    write(d, "auth-short-sig", envelope(9, f_bytes(1, b"\x01" * 63)))
+    write(d, "auth-ack", envelope(10, f_varint(1, 1735689600000)))
+    write(d, "dir-sync", envelope(11, f_varint(1, 5) + f_bytes(2, b"receipt-1") + f_bytes(2, b"receipt-2")))
+    write(d, "dir-sync-empty-receipt", envelope(11, f_varint(1, 5) + key(2, 2) + varint(0)))
+    write(d, "dir-sync-ack", envelope(12, f_varint(1, 6) + f_bytes(2, b"directive-1") + f_varint(3, 2)))
+    write(d, "dir-sync-ack-many", envelope(12, f_varint(1, 6) + (key(2, 2) + varint(1) + b"x") * 5000))
     write(d, "not-protobuf", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     write(d, "sp-handshake", b"\x00SP\x00\x00\x30\x00\x00")
 

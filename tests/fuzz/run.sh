@@ -66,13 +66,21 @@ for d in $drivers; do
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 	ncorp=$(ls "$work/$d/corpus" | wc -l)
 	finds=""
+	slow=""
 	for a in "$work/$d/artifacts/"*; do
 		[ -e "$a" ] || continue
+		case "$(basename "$a")" in
+		slow-unit-*)
+			# over 10 s once (often just a loaded machine): noted, not a finding
+			slow="$slow $(basename "$a")"
+			continue ;;
+		esac
 		mkdir -p "$here/crashers/$d"
 		cp "$a" "$here/crashers/$d/"
 		cp "$log" "$here/crashers/$d/$(basename "$a").log"
 		finds="$finds $(basename "$a")"
 	done
+	[ -z "$slow" ] || echo "$d: slow inputs (not kept; time them alone before worrying):$slow"
 	if [ -n "$finds" ] || [ "$status" -ne 0 ]; then
 		found=1
 		[ -n "$finds" ] || finds=" exit status $status (see below)"
