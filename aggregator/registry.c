@@ -50,6 +50,7 @@ static void why_set(char *why, size_t whylen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, whylen, fmt, ap);
 	va_end(ap);
+	edu_text_scrub(why); /* quoted CSV fields are cut by bytes: keep the reason valid UTF-8 */
 }
 
 static uint64_t hash_str(const char *s)

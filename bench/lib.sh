@@ -135,3 +135,11 @@ wrk_bad() {
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
+
+# cpu_ticks PID: user + system CPU time of a process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# cpu_us_per_item TICKS ITEMS: CPU microseconds per item.
+cpu_us_per_item() {
+	awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "nan" }'
+}

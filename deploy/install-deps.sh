@@ -12,7 +12,8 @@ BASE=(build-essential cmake pkg-config
       libevent-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev
       libcmark-dev libutf8proc-dev libjansson-dev libinih-dev libcmocka-dev
       libsodium-dev libmbedtls-dev libxml2-dev
-      python3 python3-feedparser clang curl)
+      python3 python3-feedparser clang curl
+      chromium fonts-noto-core)  # headless browser for the XSS tests (tests/integration/sec_xss.py)
 BENCH=(nginx-light wrk mosquitto mosquitto-clients)
 
 want=("${BASE[@]}")

@@ -15,7 +15,6 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <sodium.h>
-#include <utf8proc.h>
 
 #include "api.h"
 #include "aggregator/agg.h"
@@ -92,25 +91,6 @@ static const char *code_of(int status)
 
 static void reply_err(edu_http_loop *l, struct evhttp_request *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Messages may quote what the client sent: keep them valid UTF-8 with no
- * control characters (jansson refuses invalid UTF-8, and a cut at the buffer's
- * end may split a sequence), so an error never turns into a 500. */
-static void scrub_text(char *s)
-{
-	utf8proc_ssize_t len = (utf8proc_ssize_t)strlen(s), i = 0;
-	while (i < len) {
-		utf8proc_int32_t cp;
-		utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, len - i, &cp);
-		if (n <= 0) {
-			s[i++] = '?';
-			continue;
-		}
-		if (cp < 0x20 || cp == 0x7f)
-			s[i] = ' ';
-		i += n;
-	}
-}
-
 static void reply_err(edu_http_loop *l, struct evhttp_request *req, int status, const char *fmt, ...)
 {
 	char msg[512];
@@ -118,7 +98,7 @@ static void reply_err(edu_http_loop *l, struct evhttp_request *req, int status, 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	scrub_text(msg);
+	edu_text_scrub(msg); /* may quote what the client sent: keep jansson able to encode it */
 	if (status == 401)
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
 		    "Bearer realm=\"edunet\"");
@@ -674,7 +654,7 @@ static json_t *item_err_json(int status, const char *why)
 {
 	char msg[512];
 	snprintf(msg, sizeof msg, "%s", why);
-	scrub_text(msg);
+	edu_text_scrub(msg); /* may quote what the client sent: keep jansson able to encode it */
 	return json_pack("{s:s, s:s}", "error", code_of(status), "message", msg);
 }
 

@@ -92,8 +92,11 @@ edu_err edu_item_normalize(edu_item *it);
 /* protobuf Item bytes. decode validates; the caller owns *out. */
 edu_err edu_item_encode(const edu_item *it, uint8_t **out, size_t *len);
 edu_err edu_item_decode(const uint8_t *buf, size_t len, edu_item **out);
-/* Same, and writes a human reason on failure (why may be NULL). Bytes must be
- * the canonical encoding edu_item_encode produces (this also rejects NULs in strings). */
+/* Same, and writes a human reason on failure (why may be NULL). The decoded
+ * item must re-encode to exactly len bytes: this rejects NULs hidden in
+ * strings (protobuf-c cuts them off) and non-minimal varints. Field order and
+ * unknown fields are not checked: signatures cover the bytes as received,
+ * never a re-encoding, so they need not be canonical. */
 edu_err edu_item_decode_why(const uint8_t *buf, size_t len, edu_item **out, char *why, size_t whylen);
 
 /* A Record: the item's exact bytes + the origin's signature. */

@@ -145,6 +145,22 @@ size_t edu_text_chars(const char *s)
 	return n;
 }
 
+void edu_text_scrub(char *s)
+{
+	utf8proc_ssize_t len = (utf8proc_ssize_t)strlen(s), i = 0;
+	while (i < len) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, len - i, &cp);
+		if (n <= 0) {
+			s[i++] = '?';
+			continue;
+		}
+		if (cp < 0x20 || cp == 0x7f)
+			s[i] = ' ';
+		i += n;
+	}
+}
+
 bool edu_text_has_ctl(const char *s, bool allow_newlines)
 {
 	for (; *s; s++) {

@@ -32,6 +32,10 @@ size_t edu_text_chars(const char *s);
 /* True when s contains a C0 control character or DEL; \t is always allowed,
  * \n and \r only when allow_newlines. */
 bool edu_text_has_ctl(const char *s, bool allow_newlines);
+/* Makes s safe to show in a message or log line, in place: invalid UTF-8
+ * bytes (including a sequence cut short at the end) become '?', control
+ * characters become ' '. */
+void edu_text_scrub(char *s);
 
 /* Search folding: compatibility decomposition, marks stripped, case folded,
  * and đ/Đ mapped to d ("Đồng Tháp" → "dong thap"). *out is malloc'd, caller frees. */

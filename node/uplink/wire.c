@@ -276,6 +276,14 @@ edu_err edu_wire_decode(const void *buf, size_t len, edu_wire_msg **out, char *w
 		why_set(why, whylen, "undecodable message (%zu bytes)", len);
 		return EDU_EPROTO;
 	}
+	/* Only canonical encodings: protobuf-c accepts some forms (a field number 0
+	 * in a multi-byte varint) that it would re-pack differently, and a message
+	 * we could not forward byte-for-byte is not one we accept. */
+	if (edunet__wire__envelope__get_packed_size(m) != len) {
+		edunet__wire__envelope__free_unpacked(m, &alloc);
+		why_set(why, whylen, "non-canonical message (%zu bytes)", len);
+		return EDU_EPROTO;
+	}
 	/* The one place the wire version is decided. */
 	if (m->version != EDU_WIRE_VERSION) {
 		why_set(why, whylen, "wire version %u (this node speaks %d)", m->version, EDU_WIRE_VERSION);

@@ -19,14 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (e != EDU_OK) {
 		FUZZ_CHECK(r == NULL, "failed parse left a registry");
 		FUZZ_CHECK(memchr(why, '\0', sizeof why) && why[0], "failed parse without a reason");
-		/* The reason should be valid UTF-8 (it reaches logs and JSON), but
-		 * registry.c cuts quoted fields at a byte count ("%.60s") and can
-		 * split a character: crashers/fuzz_registry/ (reported). Checked
-		 * only with -DEDU_FUZZ_STRICT until that is fixed, so fuzzing can
-		 * go on past it. */
-#ifdef EDU_FUZZ_STRICT
+		/* The reason reaches logs and JSON: it must be valid UTF-8 even
+		 * when a quoted field was cut mid-character. */
 		FUZZ_CHECK(edu_text_utf8_valid(why, strlen(why)), "reason is not valid UTF-8: %s", why);
-#endif
 		return 0;
 	}
 	size_t n = edu_registry_count(r);
