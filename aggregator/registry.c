@@ -41,17 +41,13 @@ bool edu_unit_type_aggregates(edu_unit_type t)
 	return t == EDU_UT_SO || t == EDU_UT_PHONG || t == EDU_UT_XA;
 }
 
-static void why_set(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void why_set(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	edu_text_scrub(why); /* quoted CSV fields are cut by bytes: keep the reason valid UTF-8 */
-}
+/* Quoted CSV fields are cut by bytes ("%.60s"): keep the reason valid UTF-8. */
+#define why_set(why, whylen, ...)                                              \
+	do {                                                                   \
+		edu_whyf((why), (whylen), __VA_ARGS__);                        \
+		if ((why) && (whylen))                                         \
+			edu_text_scrub(why);                                   \
+	} while (0)
 
 static uint64_t hash_str(const char *s)
 {

@@ -1,6 +1,8 @@
 #include "err.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <lmdb.h>
 #include <nng/nng.h>
 
@@ -23,6 +25,16 @@ static const char *const names[EDU_ERR_COUNT] = {
 	[EDU_EUNREACH] = "unreachable",
 	[EDU_EINTERNAL] = "internal error",
 };
+
+void edu_whyf(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+	if (!why || !whylen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
 
 const char *edu_strerror(edu_err e)
 {

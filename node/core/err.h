@@ -3,6 +3,8 @@
 #ifndef EDU_ERR_H
 #define EDU_ERR_H
 
+#include <stddef.h>
+
 typedef enum edu_err {
 	EDU_OK = 0,
 	EDU_ENOMEM,     /* allocation failed */
@@ -26,6 +28,9 @@ typedef enum edu_err {
 
 /* Static string; never NULL. */
 const char *edu_strerror(edu_err e);
+
+/* Writes a human reason into why (may be NULL or whylen 0: then nothing). */
+void edu_whyf(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Translate errno / LMDB (MDB_*) / nng codes; the originals should be logged by the caller. */
 edu_err edu_err_from_errno(int e);

@@ -26,16 +26,6 @@
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-static void why_set(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void why_set(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 static void be64(uint8_t out[8], uint64_t v)
 {
@@ -222,7 +212,7 @@ static edu_err open_dbs(edu_dir *d, MDB_txn *t, void *arg)
 	if (fmt == 0)
 		return dir_meta_set_u64(t, d, META_FORMAT, EDU_DIR_FORMAT);
 	if (fmt != EDU_DIR_FORMAT) {
-		why_set(why, whylen, "directive store format %" PRIu64 ", this build reads %d", fmt, EDU_DIR_FORMAT);
+		edu_whyf(why, whylen, "directive store format %" PRIu64 ", this build reads %d", fmt, EDU_DIR_FORMAT);
 		return EDU_EVERSION;
 	}
 	return EDU_OK;
@@ -237,15 +227,15 @@ edu_err edu_dir_open(edu_dir **out, const edu_dir_opts *o, char *why, size_t why
 
 	*out = NULL;
 	if (!o || !o->dir || !o->self_unit || !edu_unit_id_valid(o->self_unit)) {
-		why_set(why, whylen, "a directory and a valid unit id are required");
+		edu_whyf(why, whylen, "a directory and a valid unit id are required");
 		return EDU_EINVAL;
 	}
 	if ((o->id == NULL) != (o->verifier == NULL)) {
-		why_set(why, whylen, "an identity and a verifier go together");
+		edu_whyf(why, whylen, "an identity and a verifier go together");
 		return EDU_EINVAL;
 	}
 	if (mkdir(o->dir, 0700) != 0 && errno != EEXIST) {
-		why_set(why, whylen, "cannot create %s: %s", o->dir, strerror(errno));
+		edu_whyf(why, whylen, "cannot create %s: %s", o->dir, strerror(errno));
 		return edu_err_from_errno(errno);
 	}
 	if (!(d = calloc(1, sizeof *d)))
@@ -269,7 +259,7 @@ edu_err edu_dir_open(edu_dir **out, const edu_dir_opts *o, char *why, size_t why
 	if ((rc = mdb_env_create(&d->env)) || (rc = mdb_env_set_maxdbs(d->env, 8)) ||
 	    (rc = mdb_env_set_mapsize(d->env, d->map_size)) || (rc = mdb_env_set_userctx(d->env, d)) ||
 	    (rc = mdb_env_open(d->env, o->dir, MDB_NOTLS, 0600))) {
-		why_set(why, whylen, "cannot open the directive store in %s: %s", o->dir, mdb_strerror(rc));
+		edu_whyf(why, whylen, "cannot open the directive store in %s: %s", o->dir, mdb_strerror(rc));
 		rv = edu_err_from_mdb(rc);
 		goto out;
 	}
@@ -283,7 +273,7 @@ edu_err edu_dir_open(edu_dir **out, const edu_dir_opts *o, char *why, size_t why
 	rv = dir_write(d, open_dbs, arg);
 	pthread_mutex_unlock(&d->mu);
 	if (rv != EDU_OK && why && !why[0])
-		why_set(why, whylen, "directive store in %s: %s", o->dir, edu_strerror(rv));
+		edu_whyf(why, whylen, "directive store in %s: %s", o->dir, edu_strerror(rv));
 out:
 	if (rv != EDU_OK) {
 		edu_dir_close(d);
@@ -435,11 +425,11 @@ edu_err dir_verify(edu_dir *d, const char *ctx, const char *unit, const Protobuf
 	if (!d->verifier)
 		return EDU_OK;
 	if (cert->len == 0 || sig->len != EDU_PKI_SIG_LEN) {
-		why_set(why, whylen, "not signed (this node requires signatures)");
+		edu_whyf(why, whylen, "not signed (this node requires signatures)");
 		return EDU_ECRYPTO;
 	}
 	if (edu_pki_verify_cert(d->verifier, cert->data, cert->len, unit, pub, w, sizeof w) != EDU_OK) {
-		why_set(why, whylen, "certificate of %s refused: %s", unit, w);
+		edu_whyf(why, whylen, "certificate of %s refused: %s", unit, w);
 		return EDU_ECRYPTO;
 	}
 	if (!(m = signed_msg(ctx, bytes->data, bytes->len, &n)))
@@ -447,7 +437,7 @@ edu_err dir_verify(edu_dir *d, const char *ctx, const char *unit, const Protobuf
 	ok = edu_pki_verify_sig(pub, m, n, sig->data);
 	free(m);
 	if (!ok) {
-		why_set(why, whylen, "signature of %s does not verify", unit);
+		edu_whyf(why, whylen, "signature of %s does not verify", unit);
 		return EDU_ECRYPTO;
 	}
 	return EDU_OK;
@@ -463,7 +453,7 @@ static edu_err files_check(DirFileList fl, char *why, size_t whylen)
 {
 	size_t total = 0;
 	if (fl.n > EDU_DIR_ATTACH_COUNT_MAX) {
-		why_set(why, whylen, "%zu attachments (max %d)", fl.n, EDU_DIR_ATTACH_COUNT_MAX);
+		edu_whyf(why, whylen, "%zu attachments (max %d)", fl.n, EDU_DIR_ATTACH_COUNT_MAX);
 		return EDU_ETOOBIG;
 	}
 	for (size_t i = 0; i < fl.n; i++) {
@@ -471,22 +461,22 @@ static edu_err files_check(DirFileList fl, char *why, size_t whylen)
 		uint8_t sha[32];
 		if (!text_ok(a->name, EDU_SHORT_MAX * 4, false) || !a->name[0] || strchr(a->name, '/') ||
 		    !text_ok(a->media_type, 127, false) || !strchr(a->media_type, '/')) {
-			why_set(why, whylen, "attachment %zu: bad name or media type", i);
+			edu_whyf(why, whylen, "attachment %zu: bad name or media type", i);
 			return EDU_EINVAL;
 		}
 		if (a->data.len == 0 || a->data.len > EDU_ATTACH_MAX || a->size != a->data.len || a->sha256.len != 32) {
-			why_set(why, whylen, "attachment %zu: empty, larger than %u bytes or size mismatch", i, EDU_ATTACH_MAX);
+			edu_whyf(why, whylen, "attachment %zu: empty, larger than %u bytes or size mismatch", i, EDU_ATTACH_MAX);
 			return EDU_ETOOBIG;
 		}
 		crypto_hash_sha256(sha, a->data.data, a->data.len);
 		if (memcmp(sha, a->sha256.data, 32) != 0) {
-			why_set(why, whylen, "attachment %zu: sha256 does not match its bytes", i);
+			edu_whyf(why, whylen, "attachment %zu: sha256 does not match its bytes", i);
 			return EDU_EINVAL;
 		}
 		total += a->data.len;
 	}
 	if (total > EDU_DIR_ATTACH_TOTAL_MAX) {
-		why_set(why, whylen, "attachments total %zu bytes (max %u)", total, EDU_DIR_ATTACH_TOTAL_MAX);
+		edu_whyf(why, whylen, "attachments total %zu bytes (max %u)", total, EDU_DIR_ATTACH_TOTAL_MAX);
 		return EDU_ETOOBIG;
 	}
 	return EDU_OK;
@@ -495,49 +485,49 @@ static edu_err files_check(DirFileList fl, char *why, size_t whylen)
 edu_err dir_check(const Edunet__Dir__Directive *x, char *why, size_t whylen)
 {
 	if (x->format != EDU_DIR_FORMAT) {
-		why_set(why, whylen, "directive format %u (this node reads %d)", x->format, EDU_DIR_FORMAT);
+		edu_whyf(why, whylen, "directive format %u (this node reads %d)", x->format, EDU_DIR_FORMAT);
 		return EDU_EVERSION;
 	}
 	if (!edu_unit_id_valid(x->issuer) || x->seq == 0) {
-		why_set(why, whylen, "bad issuer or number");
+		edu_whyf(why, whylen, "bad issuer or number");
 		return EDU_EINVAL;
 	}
 	if (!x->title[0] || !text_ok(x->title, EDU_TITLE_MAX * 4, false) || edu_text_chars(x->title) > EDU_TITLE_MAX ||
 	    !text_ok(x->body, EDU_BODY_MAX, true) || !text_ok(x->doc_number, EDU_SHORT_MAX * 4, false) ||
 	    !text_ok(x->doc_date, 10, false) || !text_ok(x->signer, EDU_SHORT_MAX * 4, false) ||
 	    !text_ok(x->issuer_name, EDU_SHORT_MAX * 4, false)) {
-		why_set(why, whylen, "bad title, body, number, date, signer or issuer name");
+		edu_whyf(why, whylen, "bad title, body, number, date, signer or issuer name");
 		return EDU_EINVAL;
 	}
 	if (x->n_audience_types > EDU_DIR_TYPES_MAX || x->n_audience_units > EDU_DIR_UNITS_MAX ||
 	    x->n_targets == 0 || x->n_targets > EDU_DIR_TARGETS_MAX) {
-		why_set(why, whylen, "audience or targets out of bounds");
+		edu_whyf(why, whylen, "audience or targets out of bounds");
 		return EDU_ETOOBIG;
 	}
 	{
 		int ty = edu_unit_type_parse(x->issuer_type);
 		if (ty < 0 || !edu_unit_type_aggregates((edu_unit_type)ty)) {
-			why_set(why, whylen, "issuer type \"%.16s\" is not a Sở, Phòng or Xã", x->issuer_type);
+			edu_whyf(why, whylen, "issuer type \"%.16s\" is not a Sở, Phòng or Xã", x->issuer_type);
 			return EDU_EPERM;
 		}
 	}
 	if (x->n_parents != x->n_targets) {
-		why_set(why, whylen, "%zu parents for %zu targets", x->n_parents, x->n_targets);
+		edu_whyf(why, whylen, "%zu parents for %zu targets", x->n_parents, x->n_targets);
 		return EDU_EINVAL;
 	}
 	for (size_t i = 0; i < x->n_targets; i++)
 		if (!edu_unit_id_valid(x->targets[i]) || !edu_unit_id_valid(x->parents[i])) {
-			why_set(why, whylen, "target %zu or its parent is not a unit id", i);
+			edu_whyf(why, whylen, "target %zu or its parent is not a unit id", i);
 			return EDU_EINVAL;
 		}
 	for (size_t i = 0; i < x->n_audience_types; i++)
 		if (!text_ok(x->audience_types[i], 16, false)) {
-			why_set(why, whylen, "bad audience type");
+			edu_whyf(why, whylen, "bad audience type");
 			return EDU_EINVAL;
 		}
 	for (size_t i = 0; i < x->n_audience_units; i++)
 		if (!edu_unit_id_valid(x->audience_units[i])) {
-			why_set(why, whylen, "bad audience unit");
+			edu_whyf(why, whylen, "bad audience unit");
 			return EDU_EINVAL;
 		}
 	return files_check((DirFileList){x->attachments, x->n_attachments}, why, whylen);
@@ -546,17 +536,17 @@ edu_err dir_check(const Edunet__Dir__Directive *x, char *why, size_t whylen)
 static edu_err event_check(const Edunet__Dir__ReceiptEvent *e, char *why, size_t whylen)
 {
 	if (e->format != EDU_DIR_FORMAT) {
-		why_set(why, whylen, "receipt format %u", e->format);
+		edu_whyf(why, whylen, "receipt format %u", e->format);
 		return EDU_EVERSION;
 	}
 	if (!edu_unit_id_valid(e->unit) || strlen(e->directive_id) >= EDU_DIR_ID_MAX ||
 	    e->kind < EDUNET__DIR__RECEIPT_EVENT__KIND__RECEIVED || e->kind > EDUNET__DIR__RECEIPT_EVENT__KIND__REPORTED ||
 	    e->time_ms <= 0) {
-		why_set(why, whylen, "malformed receipt event");
+		edu_whyf(why, whylen, "malformed receipt event");
 		return EDU_EINVAL;
 	}
 	if (!text_ok(e->report_text, EDU_DIR_REPORT_MAX, true)) {
-		why_set(why, whylen, "bad report text");
+		edu_whyf(why, whylen, "bad report text");
 		return EDU_EINVAL;
 	}
 	return files_check((DirFileList){e->attachments, e->n_attachments}, why, whylen);
@@ -713,12 +703,12 @@ static edu_err accept_directive(edu_dir *d, MDB_txn *t, const ProtobufCBinaryDat
 	edu_err rv;
 
 	if (raw->len > EDU_DIR_RECORD_MAX) {
-		why_set(why, whylen, "record of %zu bytes", raw->len);
+		edu_whyf(why, whylen, "record of %zu bytes", raw->len);
 		return EDU_ETOOBIG;
 	}
 	if (!(sd = dir_unpack_signed(raw->data, raw->len)) ||
 	    !(x = dir_unpack_directive(sd->directive.data, sd->directive.len))) {
-		why_set(why, whylen, "undecodable directive");
+		edu_whyf(why, whylen, "undecodable directive");
 		rv = EDU_EPROTO;
 		goto out;
 	}
@@ -733,12 +723,12 @@ static edu_err accept_directive(edu_dir *d, MDB_txn *t, const ProtobufCBinaryDat
 		bool below = false;
 		if (!iu || !edu_unit_type_aggregates(iu->type) || si < 0 || ii == si ||
 		    !edu_registry_is_under(d->reg, si, ii)) {
-			why_set(why, whylen, "issuer %s is not a Sở/Phòng above %s in the registry", x->issuer, d->self);
+			edu_whyf(why, whylen, "issuer %s is not a Sở/Phòng above %s in the registry", x->issuer, d->self);
 			rv = EDU_EPERM;
 			goto out;
 		}
 		if (strcmp(x->issuer_type, edu_unit_type_name(iu->type)) != 0) {
-			why_set(why, whylen, "issuer %s signed type %s, the registry says %s", x->issuer, x->issuer_type,
+			edu_whyf(why, whylen, "issuer %s signed type %s, the registry says %s", x->issuer, x->issuer_type,
 			    edu_unit_type_name(iu->type));
 			rv = EDU_EPERM;
 			goto out;
@@ -748,7 +738,7 @@ static edu_err accept_directive(edu_dir *d, MDB_txn *t, const ProtobufCBinaryDat
 			below = ti >= 0 && ti != si && edu_registry_is_under(d->reg, ti, si);
 		}
 		if (!below) {
-			why_set(why, whylen, "no target of %s lies under %s", id, d->self);
+			edu_whyf(why, whylen, "no target of %s lies under %s", id, d->self);
 			rv = EDU_EPERM;
 			goto out;
 		}
@@ -758,19 +748,19 @@ static edu_err accept_directive(edu_dir *d, MDB_txn *t, const ProtobufCBinaryDat
 		for (i = 0; i < x->n_targets && strcmp(x->targets[i], d->self) != 0; i++)
 			;
 		if (i == x->n_targets) {
-			why_set(why, whylen, "%s is not addressed to %s (a school relays nothing)", id, d->self);
+			edu_whyf(why, whylen, "%s is not addressed to %s (a school relays nothing)", id, d->self);
 			rv = EDU_EPERM;
 			goto out;
 		}
 		if (!parent_unit || strcmp(x->parents[i], parent_unit) != 0) {
-			why_set(why, whylen, "%s routes %s through %s, but it came from %s", id, d->self, x->parents[i],
+			edu_whyf(why, whylen, "%s routes %s through %s, but it came from %s", id, d->self, x->parents[i],
 			    parent_unit ? parent_unit : "an unidentified parent");
 			rv = EDU_EPERM;
 			goto out;
 		}
 	}
 	if (strcmp(x->issuer, d->self) == 0) {
-		why_set(why, whylen, "a directive in our own name came from the parent");
+		edu_whyf(why, whylen, "a directive in our own name came from the parent");
 		rv = EDU_EPERM;
 		goto out;
 	}
@@ -817,7 +807,7 @@ static edu_err publish_txn(edu_dir *d, MDB_txn *t, void *arg)
 	dir_id_of(p->x, p->id);
 	dl = edunet__dir__directive__get_packed_size(p->x);
 	if (dl > EDU_DIR_RECORD_MAX) {
-		why_set(p->why, p->whylen, "the directive is %zu bytes (max %u)", dl, EDU_DIR_RECORD_MAX);
+		edu_whyf(p->why, p->whylen, "the directive is %zu bytes (max %u)", dl, EDU_DIR_RECORD_MAX);
 		return EDU_ETOOBIG;
 	}
 	if (!(db = malloc(dl ? dl : 1)))
@@ -845,13 +835,13 @@ edu_err dir_expand(const struct edu_registry *reg, const char *self, const char 
 	*targets = NULL;
 	*n = 0;
 	if (si < 0) {
-		why_set(why, whylen, "unit %s is not in the registry", self);
+		edu_whyf(why, whylen, "unit %s is not in the registry", self);
 		return EDU_EINVAL;
 	}
 	for (size_t i = 0; i < n_types; i++) {
 		int ty = edu_unit_type_parse(types[i]);
 		if (ty < 0) {
-			why_set(why, whylen, "unknown unit type \"%.20s\" (so, phong, xa, thpt, gdtx, thcs, th, mn)", types[i]);
+			edu_whyf(why, whylen, "unknown unit type \"%.20s\" (so, phong, xa, thpt, gdtx, thcs, th, mn)", types[i]);
 			return EDU_EINVAL;
 		}
 		want_type[ty] = true;
@@ -859,7 +849,7 @@ edu_err dir_expand(const struct edu_registry *reg, const char *self, const char 
 	for (size_t i = 0; i < n_units; i++) {
 		int ui = edu_registry_find(reg, units[i]);
 		if (ui < 0 || ui == si || !edu_registry_is_under(reg, ui, si)) {
-			why_set(why, whylen, "unit \"%.41s\" is not in this node's subtree", units[i]);
+			edu_whyf(why, whylen, "unit \"%.41s\" is not in this node's subtree", units[i]);
 			return EDU_EINVAL;
 		}
 	}
@@ -886,7 +876,7 @@ edu_err dir_expand(const struct edu_registry *reg, const char *self, const char 
 	free(sub);
 	if (k == 0) {
 		free(out);
-		why_set(why, whylen, "the audience matches no unit under %s", self);
+		edu_whyf(why, whylen, "the audience matches no unit under %s", self);
 		return EDU_EINVAL;
 	}
 	*targets = out;
@@ -903,7 +893,7 @@ static edu_err files_build(const edu_dir_file *f, size_t n, Edunet__Dir__DirAtta
 	if (n == 0)
 		return EDU_OK;
 	if (n > EDU_DIR_ATTACH_COUNT_MAX) {
-		why_set(why, whylen, "%zu attachments (max %d)", n, EDU_DIR_ATTACH_COUNT_MAX);
+		edu_whyf(why, whylen, "%zu attachments (max %d)", n, EDU_DIR_ATTACH_COUNT_MAX);
 		return EDU_ETOOBIG;
 	}
 	if (!(*att = calloc(n, sizeof **att)) || !(*ptrs = calloc(n, sizeof **ptrs)) || !(*shas = calloc(n, 32)))
@@ -938,15 +928,15 @@ edu_err edu_dir_publish(edu_dir *d, const edu_dir_new *n, char id[EDU_DIR_ID_MAX
 	id[0] = '\0';
 	if (!d->reg || !(self = edu_registry_unit(d->reg, edu_registry_find(d->reg, d->self))) ||
 	    !edu_unit_type_aggregates(self->type)) {
-		why_set(why, whylen, "only a Sở or Phòng (an aggregating node with a registry) issues directives");
+		edu_whyf(why, whylen, "only a Sở or Phòng (an aggregating node with a registry) issues directives");
 		return EDU_EPERM;
 	}
 	if (n->n_types > EDU_DIR_TYPES_MAX || n->n_units > EDU_DIR_UNITS_MAX) {
-		why_set(why, whylen, "audience too long (max %d types, %d units)", EDU_DIR_TYPES_MAX, EDU_DIR_UNITS_MAX);
+		edu_whyf(why, whylen, "audience too long (max %d types, %d units)", EDU_DIR_TYPES_MAX, EDU_DIR_UNITS_MAX);
 		return EDU_ETOOBIG;
 	}
 	if (n->deadline < 0) {
-		why_set(why, whylen, "bad deadline");
+		edu_whyf(why, whylen, "bad deadline");
 		return EDU_EINVAL;
 	}
 	if ((rv = dir_expand(d->reg, d->self, n->types, n->n_types, n->units, n->n_units, &targets, &nt, why, whylen)) !=
@@ -990,7 +980,7 @@ edu_err edu_dir_publish(edu_dir *d, const edu_dir_new *n, char id[EDU_DIR_ID_MAX
 		char tmp[32];
 		snprintf(tmp, sizeof tmp, "%.10sT00:00:00Z", x.doc_date);
 		if (strlen(x.doc_date) != 10 || edu_time_parse(tmp, &s, NULL) != EDU_OK) {
-			why_set(why, whylen, "doc_date must be YYYY-MM-DD");
+			edu_whyf(why, whylen, "doc_date must be YYYY-MM-DD");
 			rv = EDU_EINVAL;
 			goto out;
 		}
@@ -1033,13 +1023,13 @@ static edu_err own_txn(edu_dir *d, MDB_txn *t, void *arg)
 	Edunet__Dir__Directive *x = NULL;
 	edu_err rv = dir_load(d, t, o->id, &sd, &x);
 	if (rv == EDU_ENOENT) {
-		why_set(o->why, o->whylen, "no directive %s at this node", o->id);
+		edu_whyf(o->why, o->whylen, "no directive %s at this node", o->id);
 		return rv;
 	}
 	if (rv != EDU_OK)
 		return rv;
 	if (!dir_targets(x, d->self)) {
-		why_set(o->why, o->whylen, "directive %s is not addressed to %s", o->id, d->self);
+		edu_whyf(o->why, o->whylen, "directive %s is not addressed to %s", o->id, d->self);
 		rv = EDU_EPERM;
 		goto out;
 	}
@@ -1048,7 +1038,7 @@ static edu_err own_txn(edu_dir *d, MDB_txn *t, void *arg)
 		MDB_val v;
 		Edunet__Dir__ReceiptState *s;
 		if (!x->report_requested) {
-			why_set(o->why, o->whylen, "directive %s asks for no report", o->id);
+			edu_whyf(o->why, o->whylen, "directive %s asks for no report", o->id);
 			rv = EDU_EINVAL;
 			goto out;
 		}
@@ -1057,7 +1047,7 @@ static edu_err own_txn(edu_dir *d, MDB_txn *t, void *arg)
 			bool done = s->reported_ms != 0, acked = s->acked_ms != 0;
 			edunet__dir__receipt_state__free_unpacked(s, NULL);
 			if (done) {
-				why_set(o->why, o->whylen, "a report for %s was already sent", o->id);
+				edu_whyf(o->why, o->whylen, "a report for %s was already sent", o->id);
 				rv = EDU_EEXIST;
 				goto out;
 			}
@@ -1089,7 +1079,7 @@ edu_err edu_dir_ack(edu_dir *d, const char *id, int64_t now_ms, char *why, size_
 {
 	own_arg o = {id, EDUNET__DIR__RECEIPT_EVENT__KIND__ACKED, now_or(now_ms), NULL, {NULL, 0}, why, whylen};
 	if (!id || strlen(id) >= EDU_DIR_ID_MAX) {
-		why_set(why, whylen, "bad directive id");
+		edu_whyf(why, whylen, "bad directive id");
 		return EDU_ENOENT;
 	}
 	return own_action(d, &o);
@@ -1102,15 +1092,15 @@ edu_err edu_dir_report(edu_dir *d, const char *id, const char *text, const edu_d
 	uint8_t (*shas)[32] = NULL;
 	edu_err rv;
 	if (!id || strlen(id) >= EDU_DIR_ID_MAX) {
-		why_set(why, whylen, "bad directive id");
+		edu_whyf(why, whylen, "bad directive id");
 		return EDU_ENOENT;
 	}
 	if (!text || (!text[0] && n_files == 0)) {
-		why_set(why, whylen, "a report needs text or an attachment");
+		edu_whyf(why, whylen, "a report needs text or an attachment");
 		return EDU_EINVAL;
 	}
 	if (!text_ok(text, EDU_DIR_REPORT_MAX, true)) {
-		why_set(why, whylen, "report text must be valid UTF-8, at most %d bytes", EDU_DIR_REPORT_MAX);
+		edu_whyf(why, whylen, "report text must be valid UTF-8, at most %d bytes", EDU_DIR_REPORT_MAX);
 		return EDU_EINVAL;
 	}
 	if ((rv = files_build(files, n_files, &att, &ptrs, &shas, why, whylen)) == EDU_OK) {
@@ -1261,11 +1251,11 @@ static edu_err accept_receipt(edu_dir *d, MDB_txn *t, serve_arg *s, const Protob
 	int ui;
 
 	if (raw->len > EDU_DIR_RECORD_MAX) {
-		why_set(why, whylen, "receipt of %zu bytes", raw->len);
+		edu_whyf(why, whylen, "receipt of %zu bytes", raw->len);
 		return EDU_ETOOBIG;
 	}
 	if (!(sr = unpack_signed_receipt(raw->data, raw->len)) || !(e = unpack_event(sr->event.data, sr->event.len))) {
-		why_set(why, whylen, "undecodable receipt");
+		edu_whyf(why, whylen, "undecodable receipt");
 		rv = EDU_EPROTO;
 		goto out;
 	}
@@ -1273,7 +1263,7 @@ static edu_err accept_receipt(edu_dir *d, MDB_txn *t, serve_arg *s, const Protob
 		goto out;
 	ui = edu_registry_find(d->reg, e->unit);
 	if (ui < 0 || !edu_registry_is_under(d->reg, ui, s->child_idx)) {
-		why_set(why, whylen, "receipt of %s sent by %s, outside its subtree", e->unit, s->child);
+		edu_whyf(why, whylen, "receipt of %s sent by %s, outside its subtree", e->unit, s->child);
 		rv = EDU_EPERM;
 		goto out;
 	}
@@ -1281,16 +1271,16 @@ static edu_err accept_receipt(edu_dir *d, MDB_txn *t, serve_arg *s, const Protob
 		goto out;
 	if ((rv = dir_load(d, t, e->directive_id, &sd, &x)) != EDU_OK) {
 		if (rv == EDU_ENOENT)
-			why_set(why, whylen, "receipt for unknown directive %s", e->directive_id);
+			edu_whyf(why, whylen, "receipt for unknown directive %s", e->directive_id);
 		goto out;
 	}
 	if (!dir_targets(x, e->unit)) {
-		why_set(why, whylen, "%s is not a target of %s", e->unit, e->directive_id);
+		edu_whyf(why, whylen, "%s is not a target of %s", e->unit, e->directive_id);
 		rv = EDU_EPERM;
 		goto out;
 	}
 	if (e->kind == EDUNET__DIR__RECEIPT_EVENT__KIND__REPORTED && !x->report_requested) {
-		why_set(why, whylen, "%s asks for no report", e->directive_id);
+		edu_whyf(why, whylen, "%s asks for no report", e->directive_id);
 		rv = EDU_EINVAL;
 		goto out;
 	}

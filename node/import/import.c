@@ -30,17 +30,8 @@
 #define NS_XHTML "http://www.w3.org/1999/xhtml"
 #define TITLE_FALLBACK_CHARS 80 /* a title made from the text when the source has none */
 
-static edu_err fail(char *why, size_t whylen, edu_err rv, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static edu_err fail(char *why, size_t whylen, edu_err rv, const char *fmt, ...)
-{
-	if (why && whylen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return rv;
-}
+/* Writes the reason and yields rv: `return fail(why, len, EDU_EINVAL, "...", ...);` */
+#define fail(why, whylen, rv, ...) (edu_whyf((why), (whylen), __VA_ARGS__), (rv))
 
 edu_import_format edu_import_format_parse(const char *s)
 {
@@ -1396,7 +1387,7 @@ edu_err edu_import_parse(edu_import_feed **out, edu_import_format f, const char 
 		bool recovered = false;
 		char rwhy[256] = "";
 		if ((rv = read_xml(&doc, data, len, o, &recovered, rwhy, sizeof rwhy)) != EDU_OK) {
-			fail(why, whylen, rv, "%s", rwhy);
+			edu_whyf(why, whylen, "%s", rwhy);
 			goto out;
 		}
 		p.feed->recovered = recovered;
@@ -1404,7 +1395,7 @@ edu_err edu_import_parse(edu_import_feed **out, edu_import_format f, const char 
 		                          : parse_rss(&p, doc, f == EDU_IMPORT_WXR, why, whylen);
 		xmlFreeDoc(doc);
 		if (rv == EDU_OK && recovered)
-			fail(why, whylen, EDU_OK, "%s", rwhy); /* a warning for the report */
+			edu_whyf(why, whylen, "%s", rwhy); /* a warning for the report */
 	} else {
 		rv = fail(why, whylen, EDU_EINVAL, "định dạng không biết");
 	}

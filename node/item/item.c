@@ -309,18 +309,8 @@ static edu_err packed_size(const edu_item *it, size_t *len)
 
 /* ---- validation ---- */
 
-static edu_err fail(char *why, size_t whylen, edu_err rv, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static edu_err fail(char *why, size_t whylen, edu_err rv, const char *fmt, ...)
-{
-	if (why && whylen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return rv;
-}
+/* Writes the reason and yields rv: `return fail(why, len, EDU_EINVAL, "...", ...);` */
+#define fail(why, whylen, rv, ...) (edu_whyf((why), (whylen), __VA_ARGS__), (rv))
 
 enum { CHARS, BYTES };
 enum { ONE_LINE, MULTI_LINE };

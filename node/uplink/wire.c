@@ -32,16 +32,6 @@ static void budget_free(void *arg, void *p)
 	free(p);
 }
 
-static void why_set(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void why_set(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /* Printable ASCII only, shorter than max: status fields end up in fixed
  * arrays, logs and JSON. */
@@ -61,21 +51,21 @@ static edu_err check_status(const Edunet__Wire__NodeStatus *st, size_t i, char *
 {
 	edu_node_status probe;
 	if (!edu_unit_id_valid(st->unit)) {
-		why_set(why, whylen, "status %zu: bad unit id", i);
+		edu_whyf(why, whylen, "status %zu: bad unit id", i);
 		return EDU_EPROTO;
 	}
 	if (st->parent[0] && !edu_unit_id_valid(st->parent)) {
-		why_set(why, whylen, "status %zu: bad parent id", i);
+		edu_whyf(why, whylen, "status %zu: bad parent id", i);
 		return EDU_EPROTO;
 	}
 	if (!text_ok(st->role, sizeof probe.role) || !text_ok(st->version, sizeof probe.version) ||
 	    !text_ok(st->uplink_state, sizeof probe.uplink_state)) {
-		why_set(why, whylen, "status %zu (%s): role, version or state too long or not printable", i,
+		edu_whyf(why, whylen, "status %zu (%s): role, version or state too long or not printable", i,
 		    st->unit);
 		return EDU_EPROTO;
 	}
 	if (st->age_ms < 0 || st->oldest_unacked_age_ms < 0 || st->last_ack_age_ms < -1 || st->uptime_s < 0) {
-		why_set(why, whylen, "status %zu (%s): negative age", i, st->unit);
+		edu_whyf(why, whylen, "status %zu (%s): negative age", i, st->unit);
 		return EDU_EPROTO;
 	}
 	return EDU_OK;
@@ -88,30 +78,30 @@ static edu_err check_body(const edu_wire_msg *m, char *why, size_t whylen)
 	case EDUNET__WIRE__ENVELOPE__BODY_HELLO: {
 		const Edunet__Wire__Hello *h = m->hello;
 		if (!edu_unit_id_valid(h->unit)) {
-			why_set(why, whylen, "hello: bad unit id");
+			edu_whyf(why, whylen, "hello: bad unit id");
 			return EDU_EPROTO;
 		}
 		if (!text_ok(h->software_version, 64)) {
-			why_set(why, whylen, "hello: bad software version");
+			edu_whyf(why, whylen, "hello: bad software version");
 			return EDU_EPROTO;
 		}
 		if (h->cert.len > EDU_WIRE_CERT_MAX) {
-			why_set(why, whylen, "hello: certificate of %zu bytes (max %d)", h->cert.len, EDU_WIRE_CERT_MAX);
+			edu_whyf(why, whylen, "hello: certificate of %zu bytes (max %d)", h->cert.len, EDU_WIRE_CERT_MAX);
 			return EDU_ETOOBIG;
 		}
 		if (h->nonce.len != 0 && h->nonce.len != EDU_WIRE_NONCE_LEN) {
-			why_set(why, whylen, "hello: nonce of %zu bytes", h->nonce.len);
+			edu_whyf(why, whylen, "hello: nonce of %zu bytes", h->nonce.len);
 			return EDU_EPROTO;
 		}
 		if ((h->cert.len == 0) != (h->nonce.len == 0)) {
-			why_set(why, whylen, "hello: a certificate comes with a nonce");
+			edu_whyf(why, whylen, "hello: a certificate comes with a nonce");
 			return EDU_EPROTO;
 		}
 		return EDU_OK;
 	}
 	case EDUNET__WIRE__ENVELOPE__BODY_AUTH:
 		if (m->auth->sig.len != EDU_WIRE_SIG_LEN) {
-			why_set(why, whylen, "auth: signature of %zu bytes", m->auth->sig.len);
+			edu_whyf(why, whylen, "auth: signature of %zu bytes", m->auth->sig.len);
 			return EDU_EPROTO;
 		}
 		return EDU_OK;
@@ -119,59 +109,59 @@ static edu_err check_body(const edu_wire_msg *m, char *why, size_t whylen)
 		return EDU_OK;
 	case EDUNET__WIRE__ENVELOPE__BODY_HELLO_ACK:
 		if (!edu_unit_id_valid(m->hello_ack->parent_unit)) {
-			why_set(why, whylen, "hello_ack: bad parent unit id");
+			edu_whyf(why, whylen, "hello_ack: bad parent unit id");
 			return EDU_EPROTO;
 		}
 		if (m->hello_ack->challenge.len != 0 && m->hello_ack->challenge.len != EDU_WIRE_NONCE_LEN) {
-			why_set(why, whylen, "hello_ack: challenge of %zu bytes", m->hello_ack->challenge.len);
+			edu_whyf(why, whylen, "hello_ack: challenge of %zu bytes", m->hello_ack->challenge.len);
 			return EDU_EPROTO;
 		}
 		if (m->hello_ack->cert.len > EDU_WIRE_CERT_MAX) {
-			why_set(why, whylen, "hello_ack: certificate of %zu bytes", m->hello_ack->cert.len);
+			edu_whyf(why, whylen, "hello_ack: certificate of %zu bytes", m->hello_ack->cert.len);
 			return EDU_ETOOBIG;
 		}
 		if (m->hello_ack->nonce_sig.len != 0 && m->hello_ack->nonce_sig.len != EDU_WIRE_SIG_LEN) {
-			why_set(why, whylen, "hello_ack: nonce signature of %zu bytes", m->hello_ack->nonce_sig.len);
+			edu_whyf(why, whylen, "hello_ack: nonce signature of %zu bytes", m->hello_ack->nonce_sig.len);
 			return EDU_EPROTO;
 		}
 		return EDU_OK;
 	case EDUNET__WIRE__ENVELOPE__BODY_PUSH: {
 		const Edunet__Wire__Push *p = m->push;
 		if (p->n_records > EDU_WIRE_RECORDS_MAX) {
-			why_set(why, whylen, "push: %zu records (max %d)", p->n_records, EDU_WIRE_RECORDS_MAX);
+			edu_whyf(why, whylen, "push: %zu records (max %d)", p->n_records, EDU_WIRE_RECORDS_MAX);
 			return EDU_ETOOBIG;
 		}
 		if (p->n_blobs > EDU_WIRE_BLOBS_MAX) {
-			why_set(why, whylen, "push: %zu blobs (max %d)", p->n_blobs, EDU_WIRE_BLOBS_MAX);
+			edu_whyf(why, whylen, "push: %zu blobs (max %d)", p->n_blobs, EDU_WIRE_BLOBS_MAX);
 			return EDU_ETOOBIG;
 		}
 		if (p->n_certs > EDU_WIRE_CERTS_MAX) {
-			why_set(why, whylen, "push: %zu certificates (max %d)", p->n_certs, EDU_WIRE_CERTS_MAX);
+			edu_whyf(why, whylen, "push: %zu certificates (max %d)", p->n_certs, EDU_WIRE_CERTS_MAX);
 			return EDU_ETOOBIG;
 		}
 		for (i = 0; i < p->n_certs; i++) {
 			if (p->certs[i].len == 0 || p->certs[i].len > EDU_WIRE_CERT_MAX) {
-				why_set(why, whylen, "push: certificate %zu has %zu bytes", i, p->certs[i].len);
+				edu_whyf(why, whylen, "push: certificate %zu has %zu bytes", i, p->certs[i].len);
 				return p->certs[i].len ? EDU_ETOOBIG : EDU_EPROTO;
 			}
 		}
 		if (p->n_records > 0 && p->upto == 0) {
-			why_set(why, whylen, "push: records without a log position");
+			edu_whyf(why, whylen, "push: records without a log position");
 			return EDU_EPROTO;
 		}
 		for (i = 0; i < p->n_records; i++) {
 			if (p->records[i].len == 0 || p->records[i].len > EDU_RECORD_MAX + 256) {
-				why_set(why, whylen, "push: record %zu has %zu bytes", i, p->records[i].len);
+				edu_whyf(why, whylen, "push: record %zu has %zu bytes", i, p->records[i].len);
 				return p->records[i].len ? EDU_ETOOBIG : EDU_EPROTO;
 			}
 		}
 		for (i = 0; i < p->n_blobs; i++) {
 			if (p->blobs[i]->sha256.len != 32) {
-				why_set(why, whylen, "push: blob %zu: sha256 of %zu bytes", i, p->blobs[i]->sha256.len);
+				edu_whyf(why, whylen, "push: blob %zu: sha256 of %zu bytes", i, p->blobs[i]->sha256.len);
 				return EDU_EPROTO;
 			}
 			if (p->blobs[i]->data.len > EDU_ATTACH_MAX) {
-				why_set(why, whylen, "push: blob %zu: %zu bytes (max %u)", i, p->blobs[i]->data.len,
+				edu_whyf(why, whylen, "push: blob %zu: %zu bytes (max %u)", i, p->blobs[i]->data.len,
 				    EDU_ATTACH_MAX);
 				return EDU_ETOOBIG;
 			}
@@ -181,13 +171,13 @@ static edu_err check_body(const edu_wire_msg *m, char *why, size_t whylen)
 	case EDUNET__WIRE__ENVELOPE__BODY_PUSH_ACK: {
 		const Edunet__Wire__PushAck *a = m->push_ack;
 		if (a->n_rejects > EDU_WIRE_RECORDS_MAX) {
-			why_set(why, whylen, "push_ack: %zu rejects", a->n_rejects);
+			edu_whyf(why, whylen, "push_ack: %zu rejects", a->n_rejects);
 			return EDU_ETOOBIG;
 		}
 		for (i = 0; i < a->n_rejects; i++) {
 			if (!text_ok(a->rejects[i]->item_id, EDU_ITEM_ID_MAX) || a->rejects[i]->index >= EDU_WIRE_RECORDS_MAX ||
 			    !text_ok(a->rejects[i]->reason, EDU_WIRE_TEXT_MAX)) {
-				why_set(why, whylen, "push_ack: reject %zu malformed", i);
+				edu_whyf(why, whylen, "push_ack: reject %zu malformed", i);
 				return EDU_EPROTO;
 			}
 		}
@@ -197,11 +187,11 @@ static edu_err check_body(const edu_wire_msg *m, char *why, size_t whylen)
 		const Edunet__Wire__Heartbeat *h = m->heartbeat;
 		edu_err rv;
 		if (h->n_statuses == 0) {
-			why_set(why, whylen, "heartbeat: no status");
+			edu_whyf(why, whylen, "heartbeat: no status");
 			return EDU_EPROTO;
 		}
 		if (h->n_statuses > EDU_WIRE_STATUSES_MAX) {
-			why_set(why, whylen, "heartbeat: %zu statuses (max %d)", h->n_statuses, EDU_WIRE_STATUSES_MAX);
+			edu_whyf(why, whylen, "heartbeat: %zu statuses (max %d)", h->n_statuses, EDU_WIRE_STATUSES_MAX);
 			return EDU_ETOOBIG;
 		}
 		for (i = 0; i < h->n_statuses; i++)
@@ -214,12 +204,12 @@ static edu_err check_body(const edu_wire_msg *m, char *why, size_t whylen)
 	case EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC: {
 		const Edunet__Wire__DirSync *d = m->dir_sync;
 		if (d->n_receipts > EDU_WIRE_DIR_RECORDS_MAX) {
-			why_set(why, whylen, "dir_sync: %zu receipts (max %d)", d->n_receipts, EDU_WIRE_DIR_RECORDS_MAX);
+			edu_whyf(why, whylen, "dir_sync: %zu receipts (max %d)", d->n_receipts, EDU_WIRE_DIR_RECORDS_MAX);
 			return EDU_ETOOBIG;
 		}
 		for (i = 0; i < d->n_receipts; i++)
 			if (d->receipts[i].len == 0) {
-				why_set(why, whylen, "dir_sync: receipt %zu empty", i);
+				edu_whyf(why, whylen, "dir_sync: receipt %zu empty", i);
 				return EDU_EPROTO;
 			}
 		return EDU_OK;
@@ -227,25 +217,25 @@ static edu_err check_body(const edu_wire_msg *m, char *why, size_t whylen)
 	case EDUNET__WIRE__ENVELOPE__BODY_DIR_SYNC_ACK: {
 		const Edunet__Wire__DirSyncAck *d = m->dir_sync_ack;
 		if (d->n_directives > EDU_WIRE_DIR_RECORDS_MAX) {
-			why_set(why, whylen, "dir_sync_ack: %zu directives (max %d)", d->n_directives,
+			edu_whyf(why, whylen, "dir_sync_ack: %zu directives (max %d)", d->n_directives,
 			    EDU_WIRE_DIR_RECORDS_MAX);
 			return EDU_ETOOBIG;
 		}
 		for (i = 0; i < d->n_directives; i++)
 			if (d->directives[i].len == 0) {
-				why_set(why, whylen, "dir_sync_ack: directive %zu empty", i);
+				edu_whyf(why, whylen, "dir_sync_ack: directive %zu empty", i);
 				return EDU_EPROTO;
 			}
 		return EDU_OK;
 	}
 	case EDUNET__WIRE__ENVELOPE__BODY_ERROR:
 		if (!text_ok(m->error->message, EDU_WIRE_TEXT_MAX)) {
-			why_set(why, whylen, "error: message too long or not printable");
+			edu_whyf(why, whylen, "error: message too long or not printable");
 			return EDU_EPROTO;
 		}
 		return EDU_OK;
 	default:
-		why_set(why, whylen, "envelope without a body");
+		edu_whyf(why, whylen, "envelope without a body");
 		return EDU_EPROTO;
 	}
 }
@@ -259,7 +249,7 @@ edu_err edu_wire_decode(const void *buf, size_t len, edu_wire_msg **out, char *w
 
 	*out = NULL;
 	if (len > EDU_WIRE_MSG_MAX) {
-		why_set(why, whylen, "message of %zu bytes (max %u)", len, EDU_WIRE_MSG_MAX);
+		edu_whyf(why, whylen, "message of %zu bytes (max %u)", len, EDU_WIRE_MSG_MAX);
 		return EDU_ETOOBIG;
 	}
 	b.left = len * EDU_WIRE_UNPACK_FACTOR + EDU_WIRE_UNPACK_EXTRA;
@@ -270,10 +260,10 @@ edu_err edu_wire_decode(const void *buf, size_t len, edu_wire_msg **out, char *w
 	m = edunet__wire__envelope__unpack(&alloc, len, buf);
 	if (!m) {
 		if (b.exceeded) {
-			why_set(why, whylen, "message of %zu bytes expands past its decoding budget", len);
+			edu_whyf(why, whylen, "message of %zu bytes expands past its decoding budget", len);
 			return EDU_ETOOBIG;
 		}
-		why_set(why, whylen, "undecodable message (%zu bytes)", len);
+		edu_whyf(why, whylen, "undecodable message (%zu bytes)", len);
 		return EDU_EPROTO;
 	}
 	/* Only canonical encodings: protobuf-c accepts some forms (a field number 0
@@ -281,12 +271,12 @@ edu_err edu_wire_decode(const void *buf, size_t len, edu_wire_msg **out, char *w
 	 * we could not forward byte-for-byte is not one we accept. */
 	if (edunet__wire__envelope__get_packed_size(m) != len) {
 		edunet__wire__envelope__free_unpacked(m, &alloc);
-		why_set(why, whylen, "non-canonical message (%zu bytes)", len);
+		edu_whyf(why, whylen, "non-canonical message (%zu bytes)", len);
 		return EDU_EPROTO;
 	}
 	/* The one place the wire version is decided. */
 	if (m->version != EDU_WIRE_VERSION) {
-		why_set(why, whylen, "wire version %u (this node speaks %d)", m->version, EDU_WIRE_VERSION);
+		edu_whyf(why, whylen, "wire version %u (this node speaks %d)", m->version, EDU_WIRE_VERSION);
 		rv = EDU_EVERSION;
 		goto out;
 	}
