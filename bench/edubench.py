@@ -9,8 +9,9 @@
   edubench.py wait-count URL FIELD TARGET TIMEOUT_S
       polls /api/v1/status until FIELD >= TARGET; prints the Unix time (s, float)
       when it first was, or exits 1 on timeout.
-  edubench.py mqtt-lines N SIZE
-      N lines "SEQ SEND_NS xxxx…" of SIZE bytes (newline excluded) for mosquitto_pub -l.
+  edubench.py mqtt-lines N SIZE [FIRST]
+      N lines "SEQ SEND_NS xxxx…" of SIZE bytes (newline excluded) for mosquitto_pub -l,
+      SEQ from FIRST (default 1).
   edubench.py mqtt-probe-lines N INTERVAL_S
       like mqtt-lines (1 KiB), paced: one line every INTERVAL_S, flushed, so
       that the send time is the time the publisher gets the message.
@@ -90,10 +91,10 @@ def cmd_wait_count(url, field, target, timeout):
     sys.exit(1)
 
 
-def cmd_mqtt_lines(n, size):
+def cmd_mqtt_lines(n, size, first=1):
     out = sys.stdout.buffer
-    size = int(size)
-    for i in range(1, int(n) + 1):
+    size, first = int(size), int(first)
+    for i in range(first, first + int(n)):
         head = b"%d %d " % (i, time.time_ns())
         out.write(head + b"x" * (size - len(head)) + b"\n")
     out.flush()

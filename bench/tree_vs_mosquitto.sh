@@ -153,11 +153,25 @@ mqtt_pub() {
 		-M "${BENCH_MQTT_INFLIGHT:-20}" -t "$1" -l
 }
 
+# mqtt_pub_lines TOPIC N: N 1 KiB sequence-numbered messages, QoS 1. At most
+# MQTT_CHUNK per mosquitto_pub run: with -l it stops once the message id of
+# the last line is acknowledged, and ids wrap at 65535, so one run of 100k
+# lines quits after about 34k (its broker then logs "out of memory").
+MQTT_CHUNK=50000
+mqtt_pub_lines() {
+	local first=1 k
+	while [ "$first" -le "$2" ]; do
+		k=$(( $2 - first + 1 )); [ "$k" -gt "$MQTT_CHUNK" ] && k=$MQTT_CHUNK
+		"$PY" "$BENCH_SRC/edubench.py" mqtt-lines "$k" 1024 "$first" | mqtt_pub "$1"
+		first=$((first + k))
+	done
+}
+
 # Throughput, loss and duplicates.
 mqtt_sub bench 'edu/bench/#' "$mqtt_n"
 sub=$SUB
 mt0=$(date +%s.%N)
-"$PY" "$BENCH_SRC/edubench.py" mqtt-lines "$mqtt_n" 1024 | mqtt_pub edu/bench/items
+mqtt_pub_lines edu/bench/items "$mqtt_n"
 wait "$sub" || true
 read -r _ mrecv _ _ _ mdups _ mmiss _ mrate _ _ _ _ < <(
 	"$PY" "$BENCH_SRC/edubench.py" mqtt-check "$mqtt_n" "$BENCH_DIR/mqtt-bench.txt" "$mt0")
@@ -172,7 +186,7 @@ read -r _ _ _ _ _ _ _ mlmiss _ _ _ mlp50 _ mlp99 < <(
 
 mqtt_sub load 'edu/load/#' "$mqtt_n"
 lsub=$SUB
-"$PY" "$BENCH_SRC/edubench.py" mqtt-lines "$mqtt_n" 1024 | mqtt_pub edu/load/items &
+mqtt_pub_lines edu/load/items "$mqtt_n" &
 lpub=$!
 EXTRA_PIDS+=("$lpub")
 sleep 1
