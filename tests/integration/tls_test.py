@@ -158,6 +158,7 @@ def identity(c):
     bad.write_config()
     bad.start(wait=False)
     rc = bad.proc.wait(timeout=10)
+    bad.exit_expected = True
     check(rc == 1 and "issued to unit th-a2, but [node] id is th-a1" in bad.tail(),
           "mismatched identity: exit %s\n%s" % (rc, bad.tail()))
     url = "tls+tcp://127.0.0.1:%d" % ph.down_port
