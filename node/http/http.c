@@ -634,7 +634,7 @@ static edu_err build_list(edu_http *h, edu_store_rd *rd, route r, const char *un
 	b->status = 200;
 	b->ctype = CT_HTML;
 	if (r == R_UNIT)
-		rv = edu_pages_unit(&c, unit, (edu_item *const *)items, n, next[0] ? next : NULL, &b->body);
+		rv = edu_pages_unit_page(&c, unit, (edu_item *const *)items, n, next[0] ? next : NULL, &b->body);
 	else
 		rv = edu_pages_search(&c, qtext, (edu_item *const *)items, n, next[0] ? next : NULL, &b->body);
 out:

@@ -516,7 +516,7 @@ edu_err edu_pages_home(const edu_pages_ctx *c, edu_item *const *const by_kind[ED
 	return finish(&w, start);
 }
 
-edu_err edu_pages_unit(const edu_pages_ctx *c, const char *unit, edu_item *const *items, size_t n,
+edu_err edu_pages_unit_page(const edu_pages_ctx *c, const char *unit, edu_item *const *items, size_t n,
     const char *next_cursor, edu_buf *out)
 {
 	if (c == NULL || out == NULL || unit == NULL || (n > 0 && items == NULL))

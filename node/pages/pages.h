@@ -68,14 +68,8 @@ typedef struct edu_pages_ctx {
  * 1..4), with a unit filter form; unit_filter is "" or the selected unit. */
 edu_err edu_pages_home(const edu_pages_ctx *c, edu_item *const *const by_kind[EDU_KIND_COUNT],
     const size_t n_by_kind[EDU_KIND_COUNT], const char *unit_filter, edu_buf *out);
-/* C gives a typedef and a function one name space, so the type edu_pages_unit
- * and the function edu_pages_unit below cannot both be plain identifiers. The
- * function's symbol is edu_pages_unit_page; this function-like macro keeps
- * calls written edu_pages_unit(...) working, while edu_pages_unit not followed
- * by "(" still names the type. */
-#define edu_pages_unit(...) edu_pages_unit_page(__VA_ARGS__)
 /* GET /u/{unit}: one unit's (subtree's) items, newest first; next_cursor NULL when last page. */
-edu_err edu_pages_unit(const edu_pages_ctx *c, const char *unit, edu_item *const *items, size_t n,
+edu_err edu_pages_unit_page(const edu_pages_ctx *c, const char *unit, edu_item *const *items, size_t n,
     const char *next_cursor, edu_buf *out);
 /* GET /i/{id}: one item with its rendered body, metadata and attachment links
  * (/i/{id}/a/{n}, n = 0-based index into it->attachments). A tombstone shows

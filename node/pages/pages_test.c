@@ -388,7 +388,7 @@ static void unit(void **st)
 	edu_item *const items[] = {&a, &b2};
 	edu_buf b = EDU_BUF_INIT;
 
-	assert_int_equal(edu_pages_unit(&c, "thpt-nguyen-quang-dieu", items, 2, "MTc5NjAyNTg0NQ==", &b),
+	assert_int_equal(edu_pages_unit_page(&c, "thpt-nguyen-quang-dieu", items, 2, "MTc5NjAyNTg0NQ==", &b),
 	    EDU_OK);
 	check_page(b.p);
 	assert_non_null(strstr(b.p, "<h1>Trường THPT Nguyễn Quang Diêu</h1>"));
@@ -408,11 +408,11 @@ static void unit(void **st)
 	d.unit_name = "Trường Tiểu học An Bình";
 	edu_item *const di[] = {&d};
 	edu_buf_reset(&b);
-	assert_int_equal(edu_pages_unit(&c, "th-an-binh", di, 1, NULL, &b), EDU_OK);
+	assert_int_equal(edu_pages_unit_page(&c, "th-an-binh", di, 1, NULL, &b), EDU_OK);
 	assert_null(strstr(b.p, "Trang sau"));
 	assert_non_null(strstr(b.p, "<h1>Trường Tiểu học An Bình</h1>"));
 	edu_buf_reset(&b);
-	assert_int_equal(edu_pages_unit(&c, "mn-hoa-sen", NULL, 0, NULL, &b), EDU_OK);
+	assert_int_equal(edu_pages_unit_page(&c, "mn-hoa-sen", NULL, 0, NULL, &b), EDU_OK);
 	check_page(b.p);
 	assert_non_null(strstr(b.p, "<h1>mn-hoa-sen</h1>"));
 	assert_non_null(strstr(b.p, "Chưa có tin."));
@@ -538,7 +538,7 @@ static void tombstone(void **st)
 	/* in a listing a tombstone shows the notice only */
 	edu_item *const items[] = {&it};
 	edu_buf_reset(&b);
-	assert_int_equal(edu_pages_unit(&c, "thpt-nguyen-quang-dieu", items, 1, NULL, &b), EDU_OK);
+	assert_int_equal(edu_pages_unit_page(&c, "thpt-nguyen-quang-dieu", items, 1, NULL, &b), EDU_OK);
 	check_page(b.p);
 	assert_non_null(strstr(b.p, "Tin này đã bị gỡ"));
 	assert_null(strstr(b.p, "bí mật"));
@@ -698,7 +698,7 @@ static void url_encoding(void **st)
 	edu_item it = mk("a b\"<'&é", 3, EDU_KIND_NEWS, "T", "", "");
 	edu_item *const items[] = {&it};
 	edu_buf b = EDU_BUF_INIT;
-	assert_int_equal(edu_pages_unit(&c, "a b\"<'&é", items, 1, "x y&z", &b), EDU_OK);
+	assert_int_equal(edu_pages_unit_page(&c, "a b\"<'&é", items, 1, "x y&z", &b), EDU_OK);
 	assert_non_null(strstr(b.p, "href=\"/i/a%20b%22%3C%27%26%C3%A9:3\""));
 	assert_non_null(strstr(b.p, "href=\"/u/a%20b%22%3C%27%26%C3%A9\""));
 	assert_non_null(strstr(b.p, "href=\"/u/a%20b%22%3C%27%26%C3%A9?before=x%20y%26z\""));
@@ -720,8 +720,8 @@ static void bad_args(void **st)
 	assert_int_equal(edu_pages_home(&c, none, n_by_kind, "", &b), EDU_EINVAL);
 	assert_int_equal(edu_pages_home(&c, NULL, n_by_kind, "", &b), EDU_EINVAL);
 	assert_int_equal(edu_pages_home(&c, none, n_by_kind, "", NULL), EDU_EINVAL);
-	assert_int_equal(edu_pages_unit(&c, NULL, NULL, 0, NULL, &b), EDU_EINVAL);
-	assert_int_equal(edu_pages_unit(&c, "x", NULL, 2, NULL, &b), EDU_EINVAL);
+	assert_int_equal(edu_pages_unit_page(&c, NULL, NULL, 0, NULL, &b), EDU_EINVAL);
+	assert_int_equal(edu_pages_unit_page(&c, "x", NULL, 2, NULL, &b), EDU_EINVAL);
 	assert_int_equal(edu_pages_item(&c, NULL, &b), EDU_EINVAL);
 	assert_int_equal(edu_pages_item(NULL, &it, &b), EDU_EINVAL);
 	assert_int_equal(edu_pages_search(&c, "q", NULL, 1, NULL, &b), EDU_EINVAL);
@@ -736,7 +736,7 @@ static void bad_args(void **st)
 	assert_int_equal(count(b.p, "Chưa có tin."), 4);
 	edu_item *const holes[] = {NULL, &it, NULL};
 	edu_buf_reset(&b);
-	assert_int_equal(edu_pages_unit(&c, "so-dongthap", holes, 3, NULL, &b), EDU_OK);
+	assert_int_equal(edu_pages_unit_page(&c, "so-dongthap", holes, 3, NULL, &b), EDU_OK);
 	assert_int_equal(count(b.p, "<li class=\"entry\">"), 1);
 	edu_buf_free(&b);
 }
@@ -873,7 +873,7 @@ static void xss(void **st)
 		assert_int_equal(edu_pages_home(&c, by_kind, n_by_kind, p, &b), EDU_OK);
 		check_hostile(b.p, "home", p);
 		edu_buf_reset(&b);
-		assert_int_equal(edu_pages_unit(&c, p, list, 2, p, &b), EDU_OK);
+		assert_int_equal(edu_pages_unit_page(&c, p, list, 2, p, &b), EDU_OK);
 		check_hostile(b.p, "unit", p);
 		edu_buf_reset(&b);
 		assert_int_equal(edu_pages_item(&c, &full, &b), EDU_OK);
@@ -1157,7 +1157,7 @@ static void well_formed(void **st)
 	assert_int_equal(edu_pages_home(&c, by_kind, n_by_kind, "pgd-tanhong", &b), EDU_OK);
 	parse_page("home", &b);
 	edu_buf_reset(&b);
-	assert_int_equal(edu_pages_unit(&c, "thpt-nguyen-quang-dieu", nk, 2, "cur", &b), EDU_OK);
+	assert_int_equal(edu_pages_unit_page(&c, "thpt-nguyen-quang-dieu", nk, 2, "cur", &b), EDU_OK);
 	parse_page("unit", &b);
 	edu_buf_reset(&b);
 	assert_int_equal(edu_pages_item(&c, &n, &b), EDU_OK);
