@@ -2,6 +2,9 @@
  * read transaction; writes build a store batch, submit it through
  * edu_http_submit and answer from the completion, once durable. */
 #include <ctype.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1265,6 +1268,49 @@ static void directives_route(edu_api *a, edu_http_loop *l, struct evhttp_request
 	}
 }
 
+/* ---- backup ------------------------------------------------------------------ */
+
+/* POST /api/v1/backup?db=store|directives: the LMDB copy as the body. The copy
+ * goes to an unnamed temporary file in the system temp dir and is streamed from
+ * there, so memory stays flat. It runs on the loop thread: a school's store
+ * copies in well under a second; a Sở operator should back up off-peak. */
+static void backup(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
+{
+	const char *qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq kv;
+	TAILQ_INIT(&kv);
+	const char *db = "store";
+	if (qs && evhttp_parse_query_str(qs, &kv) == 0 && evhttp_find_header(&kv, "db"))
+		db = evhttp_find_header(&kv, "db");
+	bool dirs = strcmp(db, "directives") == 0;
+	if (!dirs && strcmp(db, "store") != 0) {
+		reply_err(l, req, 400, "db must be store or directives");
+		goto out;
+	}
+	if (dirs && !a->dirs) {
+		reply_err(l, req, 404, "this node has no directive store");
+		goto out;
+	}
+	int fd = open(P_tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		reply_err(l, req, 507, "cannot create a temporary file for the backup: %s", strerror(errno));
+		goto out;
+	}
+	edu_err rv = dirs ? edu_dir_backup(a->dirs, fd) : edu_store_backup(a->store, fd);
+	off_t len = rv == EDU_OK ? lseek(fd, 0, SEEK_END) : -1;
+	if (rv != EDU_OK || len < 0) {
+		close(fd);
+		reply_store_err(l, req, rv != EDU_OK ? rv : EDU_EIO);
+		goto out;
+	}
+	edu_log(LOG_NOTICE, "api: backup of %s, %lld bytes", db, (long long)len);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Disposition",
+	    dirs ? "attachment; filename=\"directives.mdb\"" : "attachment; filename=\"data.mdb\"");
+	edu_http_reply_file(l, req, 200, "application/octet-stream", fd, (size_t)len);
+out:
+	evhttp_clear_headers(&kv);
+}
+
 /* ---- router ------------------------------------------------------------------ */
 
 void edu_api_handle(edu_http_loop *l, struct evhttp_request *req, const char *path, void *arg)
@@ -1317,6 +1363,11 @@ void edu_api_handle(edu_http_loop *l, struct evhttp_request *req, const char *pa
 		else
 			reply_err(l, req, 404, "the deployment report is only on aggregating nodes (phong, so); "
 			    "%s is a school", a->self_unit);
+	} else if (strcmp(p, "/backup") == 0) {
+		if (cmd == EVHTTP_REQ_POST)
+			backup(a, l, req);
+		else
+			method_not_allowed(l, req, "POST");
 	} else if (strcmp(p, "/directives") == 0 || strncmp(p, "/directives/", 12) == 0) {
 		directives_route(a, l, req, p + 11, get, cmd);
 	} else {

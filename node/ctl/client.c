@@ -128,6 +128,7 @@ char *ctl_encode(const char *s)
 }
 
 typedef struct req_state {
+	ctl *c;
 	struct event_base *base;
 	int status;
 	bool done;
@@ -135,6 +136,32 @@ typedef struct req_state {
 	edu_buf *resp;
 	bool oom;
 } req_state;
+
+/* Streams a 200 body to c->sink as it arrives (backups can be gigabytes);
+ * anything else stays in memory for the error message. */
+static void on_chunk(struct evhttp_request *req, void *arg)
+{
+	req_state *st = arg;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	if (evhttp_request_get_response_code(req) != 200) {
+		size_t n = evbuffer_get_length(in); /* an error message: keep it */
+		if (edu_buf_reserve(st->resp, n) != EDU_OK)
+			st->oom = true;
+		else
+			st->resp->len += (size_t)evbuffer_remove(in, st->resp->p + st->resp->len, n);
+		if (st->resp->p)
+			st->resp->p[st->resp->len] = '\0';
+		return;
+	}
+	while (evbuffer_get_length(in) > 0) {
+		char buf[65536];
+		int n = evbuffer_remove(in, buf, sizeof buf);
+		if (n <= 0)
+			break;
+		if (!st->c->sink_err && fwrite(buf, 1, (size_t)n, st->c->sink) != (size_t)n)
+			st->c->sink_err = errno ? errno : EIO;
+	}
+}
 
 static void on_error(enum evhttp_request_error e, void *arg)
 {
@@ -214,7 +241,7 @@ int ctl_http(ctl *c, const char *method, const char *path, const char *content_t
              const void *body, size_t len, int *status, edu_buf *resp)
 {
 	int rv = CTL_EXIT_FAIL;
-	req_state st = {.resp = resp};
+	req_state st = {.c = c, .resp = resp};
 	struct evhttp_connection *conn = NULL;
 	struct evhttp_request *req = NULL;
 	char *uri = NULL;
@@ -235,9 +262,11 @@ int ctl_http(ctl *c, const char *method, const char *path, const char *content_t
 		goto oom;
 	evhttp_connection_set_timeout(conn, c->timeout_s);
 	evhttp_connection_set_retries(conn, 0);
-	evhttp_connection_set_max_body_size(conn, CTL_RESPONSE_MAX);
+	evhttp_connection_set_max_body_size(conn, c->sink ? EV_SIZE_MAX : CTL_RESPONSE_MAX);
 	if (!(req = evhttp_request_new(on_done, &st)))
 		goto oom;
+	if (c->sink)
+		evhttp_request_set_chunked_cb(req, on_chunk);
 	evhttp_request_set_error_cb(req, on_error);
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	char hostport[300];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 #include "core/timefmt.h"
 #include "item/item.h" /* limits only: EDU_BODY_MAX, EDU_ATTACH_MAX */
@@ -91,6 +92,93 @@ static int cmd_show(ctl *c, const ctl_args *a)
 	int rv = p ? get_and_render(c, p, r_item, a) : CTL_EXIT_FAIL;
 	free(p);
 	return rv;
+}
+
+/* One store copy into path (via path.part, fsynced, then renamed, so a
+ * failed download never leaves a file that looks like a backup). *bytes gets
+ * the size; *absent is set when the node has no such store (404). */
+static int fetch_copy(ctl *c, const char *db, const char *path, long long *bytes, bool *absent)
+{
+	char part[4400], api[64];
+	edu_buf resp = EDU_BUF_INIT;
+	int status = 0, rv;
+	*bytes = 0;
+	*absent = false;
+	snprintf(part, sizeof part, "%s.part", path);
+	snprintf(api, sizeof api, "/api/v1/backup?db=%s", db);
+	FILE *f = fopen(part, "wb");
+	if (!f) {
+		fprintf(c->err, "lỗi: %s: %s\n", part, strerror(errno));
+		return CTL_EXIT_FAIL;
+	}
+	c->sink = f;
+	c->sink_err = 0;
+	rv = ctl_http(c, "POST", api, NULL, NULL, 0, &status, &resp);
+	c->sink = NULL;
+	if (rv == CTL_EXIT_OK && status == 200 && !c->sink_err && fflush(f) == 0 && fsync(fileno(f)) == 0) {
+		*bytes = (long long)ftell(f);
+		fclose(f);
+		if (rename(part, path) != 0) {
+			fprintf(c->err, "lỗi: %s: %s\n", path, strerror(errno));
+			rv = CTL_EXIT_FAIL;
+		}
+		goto out;
+	}
+	fclose(f);
+	unlink(part);
+	if (rv == CTL_EXIT_OK && status == 404 && strcmp(db, "directives") == 0) {
+		*absent = true;
+	} else if (rv == CTL_EXIT_OK) {
+		json_t *j = resp.p ? json_loads(resp.p, 0, NULL) : NULL;
+		const char *m = j ? json_string_value(json_object_get(j, "message")) : NULL;
+		if (c->sink_err)
+			fprintf(c->err, "lỗi: %s: %s\n", part, strerror(c->sink_err));
+		else
+			fprintf(c->err, "lỗi: %s (HTTP %d)\n", m ? m : "sao lưu thất bại", status);
+		json_decref(j);
+		rv = CTL_EXIT_FAIL;
+	}
+out:
+	edu_buf_free(&resp);
+	return rv;
+}
+
+int ctl_cmd_backup(ctl *c, const ctl_args *a)
+{
+	const char *dir = ctl_opt(a, "out");
+	char p1[4200], p2[4300], sub[4100]; /* dir is checked to be < 4000 bytes */
+	long long n1 = 0, n2 = 0;
+	bool absent1, absent2 = true;
+	if (!dir || !*dir || strlen(dir) >= 4000) {
+		fprintf(c->err, "edunetctl: backup needs --out DIR\n");
+		return CTL_EXIT_USAGE;
+	}
+	snprintf(sub, sizeof sub, "%s/directives", dir);
+	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || (mkdir(sub, 0700) != 0 && errno != EEXIST)) {
+		fprintf(c->err, "lỗi: %s: %s\n", dir, strerror(errno));
+		return CTL_EXIT_FAIL;
+	}
+	snprintf(p1, sizeof p1, "%s/data.mdb", dir);
+	snprintf(p2, sizeof p2, "%s/data.mdb", sub);
+	int rv = fetch_copy(c, "store", p1, &n1, &absent1);
+	if (rv == CTL_EXIT_OK)
+		rv = fetch_copy(c, "directives", p2, &n2, &absent2);
+	if (rv != CTL_EXIT_OK)
+		return rv;
+	if (c->json) {
+		json_t *doc = json_pack("{s:s,s:I,s:I}", "out", dir, "store_bytes", (json_int_t)n1,
+		    "directives_bytes", (json_int_t)n2);
+		print_json(c, doc);
+		json_decref(doc);
+	} else {
+		fprintf(c->out, "đã sao lưu vào %s: data.mdb %lld byte, directives/data.mdb %s\n", dir, n1,
+		    absent2 ? "(không có)" : "");
+		if (!absent2)
+			fprintf(c->out, "  directives/data.mdb %lld byte\n", n2);
+		fprintf(c->out, "khôi phục: dừng node, chép data.mdb vào <data_dir>/ và directives/data.mdb "
+		    "vào <data_dir>/directives/, rồi khởi động lại\n");
+	}
+	return CTL_EXIT_OK;
 }
 
 static int cmd_delete(ctl *c, const ctl_args *a)
@@ -400,6 +488,7 @@ static const ctl_optspec items_opts[] = {
 	{"unit", CTL_ARG}, {"kind", CTL_ARG}, {"q", CTL_ARG}, {"limit", CTL_ARG}, {"all", 0}, {NULL, 0},
 };
 static const ctl_optspec report_opts[] = {{"csv", 0}, {NULL, 0}};
+static const ctl_optspec backup_opts[] = {{"out", CTL_ARG}, {NULL, 0}};
 static const ctl_optspec import_opts[] = {
 	{"format", CTL_ARG}, {"unit", CTL_ARG}, {"map", CTL_ARG | CTL_MULTI}, {"encoding", CTL_ARG},
 	{"files", CTL_ARG}, {"limit", CTL_ARG}, {NULL, 0},
@@ -423,6 +512,8 @@ const ctl_cmd ctl_cmds[] = {
 	{"delete", no_opts, 1, 1, "ID", cmd_delete},
 	{"topology", no_opts, 0, 0, "", cmd_topology},
 	{"report", report_opts, 1, 1, "deployment [--csv]", cmd_report},
+	{"backup", backup_opts, 0, 0, "--out DIR   (consistent copies of the node's stores; admin token)",
+	 ctl_cmd_backup},
 	{"import", import_opts, 1, CTL_MAX_ARGS, "--format rss|atom|jsonfeed|wxr [--unit ID] "
 	 "[--map CATEGORY=KIND]... [--encoding windows-1258] [--files DIR] [--limit N] FILE...", ctl_cmd_import},
 	{"directive", directive_opts, 1, 2,

@@ -79,6 +79,8 @@ struct ctl {
 	char *prefix; /* path before /api/v1, no trailing slash ("" when none) */
 	char *token;  /* NULL: none */
 	int timeout_s;
+	FILE *sink;   /* when set, a 200 response body is written here as it arrives, with no size limit */
+	int sink_err; /* errno of a failed write to sink */
 };
 
 /* Fills c from the global options; CTL_EXIT_USAGE for a bad URL, CTL_EXIT_FAIL
@@ -104,6 +106,8 @@ char *ctl_encode(const char *s);
 /* Uploads one file (POST /api/v1/attachments) and appends {name,
  * media_type, size, sha256} to atts; errors are printed. */
 int ctl_upload(ctl *c, const char *path, json_t *atts);
+/* `backup --out DIR`: consistent copies of the node's stores (cmds.c). */
+int ctl_cmd_backup(ctl *c, const ctl_args *a);
 /* `import`: another portal's export into this node's unit (import_cmd.c). */
 int ctl_cmd_import(ctl *c, const ctl_args *a);
 /* `directive send|list|show|ack|report|status` (directive_cmd.c). */

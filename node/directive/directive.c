@@ -283,6 +283,16 @@ out:
 	return EDU_OK;
 }
 
+edu_err edu_dir_backup(edu_dir *d, int fd)
+{
+	pthread_mutex_lock(&d->mu); /* every transaction (and map growth) holds mu */
+	int rc = mdb_env_copyfd2(d->env, fd, MDB_CP_COMPACT);
+	pthread_mutex_unlock(&d->mu);
+	if (rc != 0)
+		edu_log(LOG_ERR, "directive: backup: %s", mdb_strerror(rc));
+	return edu_err_from_mdb(rc);
+}
+
 void edu_dir_close(edu_dir *d)
 {
 	if (!d)

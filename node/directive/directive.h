@@ -92,6 +92,9 @@ typedef struct edu_dir_opts {
  * EDU_DIR_FORMAT. why says what failed. */
 edu_err edu_dir_open(edu_dir **out, const edu_dir_opts *o, char *why, size_t whylen);
 void edu_dir_close(edu_dir *d); /* accepts NULL */
+/* A consistent, compacted copy of the directive store (LMDB data.mdb) to fd.
+ * Restore: stop the node, put it at <data_dir>/directives/data.mdb. */
+edu_err edu_dir_backup(edu_dir *d, int fd);
 
 /* One attachment given to publish/report (bytes borrowed). */
 typedef struct edu_dir_file {

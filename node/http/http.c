@@ -193,6 +193,24 @@ void edu_http_reply(edu_http_loop *l, struct evhttp_request *req, int status, co
 		evbuffer_free(b);
 }
 
+void edu_http_reply_file(edu_http_loop *l, struct evhttp_request *req, int status, const char *ctype,
+    int fd, size_t len)
+{
+	struct evbuffer *b = evbuffer_new();
+	common_headers(evhttp_request_get_output_headers(req), ctype);
+	if (b && len && evbuffer_add_file(b, fd, 0, (ev_off_t)len) != 0) {
+		evbuffer_free(b);
+		b = NULL;
+		status = 500;
+		close(fd);
+	} else if (!len || !b) {
+		close(fd);
+	}
+	send_buf(l->h, req, status, b);
+	if (b)
+		evbuffer_free(b);
+}
+
 static void reply_page_error(edu_http_loop *l, struct evhttp_request *req, int status, const char *msg);
 
 /* ---- store completions ---------------------------------------------------- */

@@ -81,6 +81,11 @@ int edu_http_port(const edu_http *h); /* the bound port */
 void edu_http_reply(edu_http_loop *l, struct evhttp_request *req, int status, const char *ctype,
     const void *body, size_t len);
 
+/* Sends len bytes of the open file fd (taken over: closed when sent or on
+ * error) with the common headers, without reading it into memory. */
+void edu_http_reply_file(edu_http_loop *l, struct evhttp_request *req, int status, const char *ctype,
+    int fd, size_t len);
+
 /* Submits b to the store; done runs later on l's thread (never inline) with
  * the commit's outcome, and then owns b again. On an error return done is not
  * called and the caller keeps b. The server does not stop while submits are

@@ -141,6 +141,11 @@ typedef struct edu_query {
 edu_err edu_store_query(edu_store_rd *r, const edu_query *q, edu_item ***out, size_t *n, bool *more);
 void edu_store_items_free(edu_item **items, size_t n);
 
+/* Writes a consistent, compacted copy of the whole store (an LMDB data.mdb
+ * file) to fd while reads and writes go on. Restore: stop the node, put the
+ * file at <data_dir>/data.mdb. */
+edu_err edu_store_backup(edu_store *s, int fd);
+
 /* Blob by sha256; *data is an owned copy. */
 edu_err edu_store_blob_get(edu_store_rd *r, const uint8_t sha256[32], uint8_t **data, size_t *len);
 bool edu_store_blob_has(edu_store_rd *r, const uint8_t sha256[32]);

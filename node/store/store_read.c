@@ -31,6 +31,17 @@ edu_err edu_store_read_begin(edu_store *s, edu_store_rd **out)
 	return EDU_OK;
 }
 
+edu_err edu_store_backup(edu_store *s, int fd)
+{
+	atomic_fetch_add_explicit(&s->uses, 1, memory_order_relaxed);
+	pthread_rwlock_rdlock(&s->map_lock); /* the map must not be resized under the copy */
+	int rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+	pthread_rwlock_unlock(&s->map_lock);
+	if (rc != 0)
+		edu_log(LOG_ERR, "store: backup: %s", mdb_strerror(rc));
+	return edu_err_from_mdb(rc);
+}
+
 void edu_store_read_end(edu_store_rd *r)
 {
 	if (r == NULL)
