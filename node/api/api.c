@@ -158,17 +158,7 @@ static const char *body_of(struct evhttp_request *req, size_t max, size_t *len, 
 	return p;
 }
 
-typedef struct query {
-	struct evkeyvalq kv;
-	bool ok;
-} query;
-
-static void query_parse(struct evhttp_request *req, query *q)
-{
-	TAILQ_INIT(&q->kv);
-	const char *qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	q->ok = !qs || evhttp_parse_query_str(qs, &q->kv) == 0;
-}
+typedef edu_http_query query;
 
 static bool is_json_type(struct evhttp_request *req)
 {
@@ -236,7 +226,7 @@ static json_t *json_body(edu_http_loop *l, struct evhttp_request *req, bool arra
 static void list_items(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
 {
 	query q;
-	query_parse(req, &q);
+	edu_http_query_parse(req, &q);
 	edu_store_rd *rd = NULL;
 	edu_item **items = NULL;
 	size_t n = 0, n_units = 0;
@@ -922,7 +912,7 @@ static bool media_type_ok(const char *s)
 static void upload_attachment(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
 {
 	query q;
-	query_parse(req, &q);
+	edu_http_query_parse(req, &q);
 	char *name = NULL;
 	edu_store_batch *b = NULL;
 	int status = 0;
@@ -1204,7 +1194,7 @@ static void directives_route(edu_api *a, edu_http_loop *l, struct evhttp_request
 		if (get) {
 			query q;
 			int64_t at = 0;
-			query_parse(req, &q);
+			edu_http_query_parse(req, &q);
 			if ((rv = edu_dir_list_json(a->dirs, at, &j)) != EDU_OK)
 				dir_reply_err(l, req, rv, NULL);
 			else
@@ -1248,7 +1238,7 @@ static void directives_route(edu_api *a, edu_http_loop *l, struct evhttp_request
 			method_not_allowed(l, req, "GET, HEAD");
 			return;
 		}
-		query_parse(req, &q);
+		edu_http_query_parse(req, &q);
 		ats = q.ok ? evhttp_find_header(&q.kv, "at") : NULL;
 		if (!q.ok || (ats && (edu_time_parse(ats, &at, NULL) != EDU_OK || at <= 0))) {
 			reply_err(l, req, 400, "at must be an RFC 3339 time");
@@ -1276,14 +1266,13 @@ static void directives_route(edu_api *a, edu_http_loop *l, struct evhttp_request
  * copies in well under a second; a Sở operator should back up off-peak. */
 static void backup(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
 {
-	const char *qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	struct evkeyvalq kv;
-	TAILQ_INIT(&kv);
-	const char *db = "store";
-	if (qs && evhttp_parse_query_str(qs, &kv) == 0 && evhttp_find_header(&kv, "db"))
-		db = evhttp_find_header(&kv, "db");
+	query q;
+	edu_http_query_parse(req, &q);
+	const char *db = evhttp_find_header(&q.kv, "db");
+	if (!db)
+		db = "store";
 	bool dirs = strcmp(db, "directives") == 0;
-	if (!dirs && strcmp(db, "store") != 0) {
+	if (!q.ok || (!dirs && strcmp(db, "store") != 0)) {
 		reply_err(l, req, 400, "db must be store or directives");
 		goto out;
 	}
@@ -1308,7 +1297,7 @@ static void backup(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
 	    dirs ? "attachment; filename=\"directives.mdb\"" : "attachment; filename=\"data.mdb\"");
 	edu_http_reply_file(l, req, 200, "application/octet-stream", fd, (size_t)len);
 out:
-	evhttp_clear_headers(&kv);
+	evhttp_clear_headers(&q.kv);
 }
 
 /* ---- router ------------------------------------------------------------------ */

@@ -311,12 +311,9 @@ static void pages_ctx(edu_http *h, edu_pages_ctx *c)
 
 /* ---- query helpers ------------------------------------------------------- */
 
-typedef struct query {
-	struct evkeyvalq kv;
-	bool ok;
-} query;
+typedef edu_http_query query;
 
-static void query_parse(struct evhttp_request *req, query *q)
+void edu_http_query_parse(struct evhttp_request *req, edu_http_query *q)
 {
 	TAILQ_INIT(&q->kv);
 	const char *qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
@@ -835,7 +832,7 @@ static void serve_cached(edu_http_loop *l, struct evhttp_request *req, route r, 
 	built b = {.status = 500, .ctype = CT_TEXT, .body = EDU_BUF_INIT};
 	edu_store_rd *rd = NULL;
 	query q;
-	query_parse(req, &q);
+	edu_http_query_parse(req, &q);
 	edu_err rv = EDU_OK;
 	if (!q.ok) {
 		rv = build_error(h, &b, 400, "Chuỗi truy vấn không hợp lệ.");
@@ -1078,7 +1075,7 @@ static bool home_query_foreign(struct evhttp_request *req)
 	const char *qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	if (!qs || !*qs)
 		return false;
-	query_parse(req, &q);
+	edu_http_query_parse(req, &q);
 	if (q.ok) {
 		struct evkeyval *kv;
 		TAILQ_FOREACH(kv, &q.kv, next)

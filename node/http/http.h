@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
 #include "core/err.h"
 #include "store/store.h"
 #include "uplink/uplink.h"
@@ -85,6 +87,14 @@ void edu_http_reply(edu_http_loop *l, struct evhttp_request *req, int status, co
  * error) with the common headers, without reading it into memory. */
 void edu_http_reply_file(edu_http_loop *l, struct evhttp_request *req, int status, const char *ctype,
     int fd, size_t len);
+
+/* A request's query string, parsed once (ok is false for a malformed one).
+ * Free with evhttp_clear_headers(&q.kv). */
+typedef struct edu_http_query {
+	struct evkeyvalq kv;
+	bool ok;
+} edu_http_query;
+void edu_http_query_parse(struct evhttp_request *req, edu_http_query *q);
 
 /* Submits b to the store; done runs later on l's thread (never inline) with
  * the commit's outcome, and then owns b again. On an error return done is not

@@ -337,6 +337,25 @@ static void page_end(writer *w, const edu_pages_ctx *c)
 
 /* Listings ---------------------------------------------------------------- */
 
+/* The rest of one attachment entry after its owner's href: "/a/N">name</a>,
+ * size and type (items and directives list attachments alike). */
+static void attachment_rest(writer *w, size_t i, const char *name, uint64_t size, const char *type)
+{
+	LIT(w, "/a/");
+	put_u64(w, i);
+	LIT(w, "\">");
+	esc(w, name != NULL && *name ? name : "tệp");
+	LIT(w, "</a> <span class=\"size\">");
+	put_size(w, size);
+	LIT(w, "</span>");
+	if (type != NULL && *type) {
+		LIT(w, " <span class=\"type\">");
+		esc(w, type);
+		LIT(w, "</span>");
+	}
+	LIT(w, "</li>\n");
+}
+
 static void item_href(writer *w, const edu_item *it)
 {
 	LIT(w, "/i/");
@@ -652,19 +671,7 @@ edu_err edu_pages_item(const edu_pages_ctx *c, const edu_item *it, edu_buf *out)
 			const edu_attachment *a = &it->attachments[i];
 			LIT(&w, "<li><a href=\"");
 			item_href(&w, it);
-			LIT(&w, "/a/");
-			put_u64(&w, i);
-			LIT(&w, "\">");
-			esc(&w, a->name != NULL && *a->name ? a->name : "tệp");
-			LIT(&w, "</a> <span class=\"size\">");
-			put_size(&w, a->size);
-			LIT(&w, "</span>");
-			if (a->media_type != NULL && *a->media_type) {
-				LIT(&w, " <span class=\"type\">");
-				esc(&w, a->media_type);
-				LIT(&w, "</span>");
-			}
-			LIT(&w, "</li>\n");
+			attachment_rest(&w, i, a->name, a->size, a->media_type);
 		}
 		LIT(&w, "</ul>\n</section>\n");
 	}
@@ -848,19 +855,7 @@ edu_err edu_pages_directive(const edu_pages_ctx *c, const edu_pages_dir *d, edu_
 			const edu_pages_dir_file *f = &d->files[i];
 			LIT(&w, "<li><a href=\"");
 			dir_href(&w, d);
-			LIT(&w, "/a/");
-			put_u64(&w, i);
-			LIT(&w, "\">");
-			esc(&w, f->name != NULL && *f->name ? f->name : "tệp");
-			LIT(&w, "</a> <span class=\"size\">");
-			put_size(&w, f->size);
-			LIT(&w, "</span>");
-			if (f->media_type != NULL && *f->media_type) {
-				LIT(&w, " <span class=\"type\">");
-				esc(&w, f->media_type);
-				LIT(&w, "</span>");
-			}
-			LIT(&w, "</li>\n");
+			attachment_rest(&w, i, f->name, f->size, f->media_type);
 		}
 		LIT(&w, "</ul>\n</section>\n");
 	}
