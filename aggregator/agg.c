@@ -4,7 +4,13 @@
  * Isolation: EDU_AGG_WORKERS rep contexts, each served by its own thread
  * doing blocking aio. nng delivers a request only once it has fully arrived,
  * so a slow or stopped child never holds a worker; a worker blocked in a
- * commit holds only itself; replies have a send deadline. */
+ * commit holds only itself; replies have a send deadline.
+ *
+ * Pipelining: a child keeps several Pushes in flight (node/uplink), so
+ * workers decode and verify a child's batches in parallel, while each
+ * child's batches are committed one after the other in its log order
+ * (Push.after), keeping per-origin order (SPEC §6.2) even when a commit
+ * fails. A child holds at most CHAIN_SLOTS workers at once. */
 #include "agg.h"
 
 #include <inttypes.h>
@@ -28,7 +34,7 @@
 #include "directive/directive.h"
 #include "uplink/wire.h"
 
-#define EDU_AGG_WORKERS 8
+#define EDU_AGG_WORKERS 16
 #define REPLY_TIMEOUT_MS 5000
 /* A unit is online when heard within this window (heartbeats every second,
  * relayed once per level). */
@@ -44,6 +50,22 @@
 /* Refusals are logged at most this many lines per minute per reason. */
 #define REFUSAL_LOGS_PER_MIN 20
 #define REASON_MAX 200
+
+/* A child's pushes being handled (see Pipelining above). */
+#define CHAIN_SLOTS 4          /* a child's batches handled at once; more are answered BUSY */
+#define CHAIN_APPEAR_MS 200    /* a batch waits this long for a predecessor not yet here */
+#define CHAIN_WAIT_MS 30000    /* and this long for one being handled */
+
+typedef struct chain_slot {
+	bool used, committing;
+	uint64_t after, upto;
+} chain_slot;
+
+typedef struct chain {
+	bool has_done;  /* done is where the child's committed batches end */
+	uint64_t done;
+	chain_slot slot[CHAIN_SLOTS];
+} chain;
 
 typedef struct unit_state {
 	bool seen;
@@ -118,6 +140,10 @@ struct edu_agg {
 	_Atomic uint64_t stale_total;
 
 	_Atomic(struct edu_dir *) dirs;
+
+	pthread_mutex_t chain_mu;  /* chains */
+	pthread_cond_t chain_cv;   /* a slot was left or started committing */
+	chain *chains;             /* one per registry unit */
 
 	char *listen_url;
 	nng_socket sock;
@@ -699,6 +725,87 @@ static const char *put_reason(edu_put_result r)
 	}
 }
 
+/* ---- ordered pushes (see Pipelining at the top) -------------------------- */
+
+/* Takes a slot for batch p of child; -1 when the child has CHAIN_SLOTS
+ * batches in hand already. */
+static int chain_enter(edu_agg *a, int child, const Edunet__Wire__Push *p)
+{
+	chain *c = &a->chains[child];
+	int i, got = -1;
+	pthread_mutex_lock(&a->chain_mu);
+	for (i = 0; i < CHAIN_SLOTS && got < 0; i++) {
+		if (!c->slot[i].used) {
+			c->slot[i] = (chain_slot){.used = true, .after = p->after, .upto = p->upto};
+			got = i;
+		}
+	}
+	pthread_mutex_unlock(&a->chain_mu);
+	return got;
+}
+
+static void deadline_in(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Waits until batch `slot` may be committed: no other batch of the child
+ * is committing, and it is a restart or its predecessor is committed. Then
+ * marks it committing. false when its predecessor was not committed and is
+ * not on its way (the child restarts its run from what it has acked). */
+static bool chain_turn(edu_agg *a, int child, int slot, bool restart)
+{
+	chain *c = &a->chains[child];
+	chain_slot *me = &c->slot[slot];
+	int64_t t0 = edu_time_mono_ms();
+	bool ok = false;
+	pthread_mutex_lock(&a->chain_mu);
+	for (;;) {
+		bool busy = false, pred_here = false;
+		int i;
+		for (i = 0; i < CHAIN_SLOTS; i++) {
+			if (i == slot || !c->slot[i].used)
+				continue;
+			busy |= c->slot[i].committing;
+			pred_here |= c->slot[i].upto == me->after && c->slot[i].upto != 0;
+		}
+		if (!busy && (restart || (c->has_done && c->done == me->after))) {
+			ok = true;
+			break;
+		}
+		int64_t waited = edu_time_mono_ms() - t0;
+		if (waited >= (pred_here || busy ? CHAIN_WAIT_MS : CHAIN_APPEAR_MS))
+			break;
+		struct timespec dl;
+		deadline_in(&dl, (pred_here || busy ? CHAIN_WAIT_MS : CHAIN_APPEAR_MS) - waited);
+		pthread_cond_timedwait(&a->chain_cv, &a->chain_mu, &dl);
+	}
+	if (ok)
+		me->committing = true;
+	pthread_mutex_unlock(&a->chain_mu);
+	return ok;
+}
+
+/* Frees the slot; a commit that was tried moves where the child stands. */
+static void chain_leave(edu_agg *a, int child, int slot, bool committed)
+{
+	chain *c = &a->chains[child];
+	pthread_mutex_lock(&a->chain_mu);
+	if (c->slot[slot].committing) {
+		c->has_done = committed;
+		c->done = c->slot[slot].upto;
+	}
+	memset(&c->slot[slot], 0, sizeof c->slot[slot]);
+	pthread_cond_broadcast(&a->chain_cv);
+	pthread_mutex_unlock(&a->chain_mu);
+}
+
 static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 {
 	const edu_reg_unit *cu = edu_registry_unit(a->reg, child);
@@ -712,8 +819,13 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 	push_ctx pc = {0};
 	size_t i, k = 0, nrej = 0;
 	nng_msg *m = NULL;
+	int cslot = -1;
 	edu_err rv;
 
+	if (p->restart || p->after != 0) { /* pipelined: see chain_turn */
+		if ((cslot = chain_enter(a, child, p)) < 0)
+			return err_reply(EDUNET__WIRE__ERROR__CODE__BUSY, "too many batches in flight");
+	}
 	slot = calloc(p->n_records + 1, sizeof *slot);
 	ids = calloc(p->n_records + 1, sizeof *ids);
 	reasons = calloc(p->n_records + 1, sizeof *reasons);
@@ -740,25 +852,33 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 	if (a->verifier)
 		push_certs(a, child, p, &pc, b);
 	for (i = 0; i < p->n_records; i++) {
+		edu_record_ref ref;
+		edu_item_head h;
 		edu_record rec;
-		Edunet__Item *it = NULL;
 		int origin;
 		slot[i] = SIZE_MAX;
-		memset(&rec, 0, sizeof rec);
-		if (edu_record_decode(p->records[i].data, p->records[i].len, &rec) != EDU_OK ||
-		    !(it = edu_wire_item_unpack(rec.item, rec.item_len)) || !edu_unit_id_valid(it->unit)) {
+		/* Routing and signature checks read the record in place; the
+		 * store decodes and validates the item once (put_record). */
+		if (edu_record_view(p->records[i].data, p->records[i].len, &ref) != EDU_OK ||
+		    !edu_item_peek(ref.item, ref.item_len, &h) || !edu_unit_id_valid(h.unit)) {
 			snprintf(ids[i], sizeof ids[i], "?");
 			snprintf(reasons[i], sizeof reasons[i], "undecodable record");
 			goto reject;
 		}
-		snprintf(ids[i], sizeof ids[i], "%s:%" PRIu64, it->unit, it->seq);
-		origin = edu_registry_find(a->reg, it->unit);
+		snprintf(ids[i], sizeof ids[i], "%s:%" PRIu64, h.unit, h.seq);
+		origin = edu_registry_find(a->reg, h.unit);
 		if (origin < 0 || !edu_registry_is_under(a->reg, origin, child)) {
 			/* Identity (SPEC §6.5): a child speaks only for its own subtree. */
 			snprintf(reasons[i], sizeof reasons[i], "origin %s is not in the subtree of %s (outside its subtree)",
-			    it->unit, cu->id);
+			    h.unit, cu->id);
 			goto reject;
 		}
+		memset(&rec, 0, sizeof rec);
+		rec.item = (uint8_t *)ref.item; /* borrowed: put_record copies */
+		rec.item_len = ref.item_len;
+		rec.has_sig = ref.sig_len == sizeof rec.sig;
+		if (rec.has_sig)
+			memcpy(rec.sig, ref.sig, sizeof rec.sig);
 		if (a->verifier) {
 			origin_key *ok = origin_key_of(a, &pc, origin);
 			if (!rec.has_sig) {
@@ -775,16 +895,13 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 			}
 			if (!edu_pki_verify_sig(ok->pub, rec.item, rec.item_len, rec.sig)) {
 				snprintf(reasons[i], sizeof reasons[i], "origin signature of %s does not verify over the item",
-				    it->unit);
+				    h.unit);
 				goto reject;
 			}
 		} else {
 			rec.has_sig = false; /* test mode: nothing here could vouch for it */
 		}
-		edu_wire_item_free(it);
-		rec.received_ms = 0;
 		rv = edu_store_batch_put_record(b, &rec);
-		edu_record_clear(&rec);
 		if (rv != EDU_OK) {
 			m = err_reply(EDUNET__WIRE__ERROR__CODE__INTERNAL, edu_strerror(rv));
 			goto out;
@@ -792,8 +909,6 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 		slot[i] = k++;
 		continue;
 	reject:
-		edu_wire_item_free(it);
-		edu_record_clear(&rec);
 		refusal_log(a, RL_RECORD, "rejected %s from %s: %s", ids[i], cu->id, reasons[i]);
 		edunet__wire__reject__init(&rej[nrej]);
 		rej[nrej].index = (uint32_t)i;
@@ -803,8 +918,17 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 		rejp[nrej] = &rej[nrej];
 		nrej++;
 	}
+	if (cslot >= 0 && !chain_turn(a, child, cslot, p->restart)) {
+		m = err_reply(EDUNET__WIRE__ERROR__CODE__OUT_OF_ORDER, "the batch before this one is not here");
+		goto out;
+	}
 	/* Durable before acknowledged (SPEC §6.1). */
-	if ((rv = edu_store_commit(a->store, b)) != EDU_OK) {
+	rv = edu_store_commit(a->store, b);
+	if (cslot >= 0) {
+		chain_leave(a, child, cslot, rv == EDU_OK);
+		cslot = -1;
+	}
+	if (rv != EDU_OK) {
 		edu_log(LOG_ERR, "downlink: committing a batch of %zu from %s failed: %s", p->n_records, cu->id,
 		    edu_strerror(rv));
 		m = err_reply(EDUNET__WIRE__ERROR__CODE__INTERNAL, edu_strerror(rv));
@@ -846,6 +970,8 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 	if (edu_wire_to_nng(&env, &m) != EDU_OK)
 		m = NULL;
 out:
+	if (cslot >= 0)
+		chain_leave(a, child, cslot, false);
 	edu_store_batch_free(b);
 	free(pc.keys);
 	free(slot);
@@ -1009,6 +1135,7 @@ out:
 static void *worker_main(void *arg)
 {
 	worker *w = arg;
+	pthread_setname_np(pthread_self(), "edu-downlink");
 	for (;;) {
 		nng_msg *req, *reply;
 		int r;
@@ -1074,6 +1201,8 @@ edu_err edu_agg_start(edu_agg **out, const edu_agg_opts *o, char *why, size_t wh
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_mutex_init(&a->cert_mu, NULL);
 	pthread_mutex_init(&a->rl_mu, NULL);
+	pthread_mutex_init(&a->chain_mu, NULL);
+	pthread_cond_init(&a->chain_cv, NULL);
 	atomic_init(&a->rejected_total, 0);
 	atomic_init(&a->stale_total, 0);
 	atomic_init(&a->dirs, NULL);
@@ -1110,7 +1239,8 @@ edu_err edu_agg_start(edu_agg **out, const edu_agg_opts *o, char *why, size_t wh
 		rv = EDU_ENOMEM;
 		goto out;
 	}
-	if (!(a->us = calloc(edu_registry_count(a->reg), sizeof *a->us))) {
+	if (!(a->us = calloc(edu_registry_count(a->reg), sizeof *a->us)) ||
+	    !(a->chains = calloc(edu_registry_count(a->reg), sizeof *a->chains))) {
 		rv = EDU_ENOMEM;
 		goto out;
 	}
@@ -1197,12 +1327,15 @@ void edu_agg_stop(edu_agg *a)
 		bind_clear(&a->binds[j]);
 	edu_registry_free(a->reg);
 	free(a->us);
+	free(a->chains);
 	free(a->binds);
 	free(a->self_unit);
 	free(a->listen_url);
 	pthread_mutex_destroy(&a->mu);
 	pthread_mutex_destroy(&a->cert_mu);
 	pthread_mutex_destroy(&a->rl_mu);
+	pthread_mutex_destroy(&a->chain_mu);
+	pthread_cond_destroy(&a->chain_cv);
 	free(a);
 }
 

@@ -24,6 +24,7 @@ static const char *const names[EDU_ERR_COUNT] = {
 	[EDU_EVERSION] = "unsupported format version",
 	[EDU_EUNREACH] = "unreachable",
 	[EDU_EINTERNAL] = "internal error",
+	[EDU_EAGAIN] = "try again",
 };
 
 void edu_whyf(char *why, size_t whylen, const char *fmt, ...)

@@ -23,6 +23,7 @@ typedef enum edu_err {
 	EDU_EVERSION,   /* unsupported format version */
 	EDU_EUNREACH,   /* peer unreachable */
 	EDU_EINTERNAL,  /* a bug or an unexpected library error */
+	EDU_EAGAIN,     /* not now: the peer asks to retry */
 	EDU_ERR_COUNT
 } edu_err;
 

@@ -139,6 +139,7 @@ void edu_node_reload(edu_node *n)
 static void *watch_main(void *arg)
 {
 	edu_node *n = arg;
+	pthread_setname_np(pthread_self(), "edu-watch");
 	pthread_mutex_lock(&n->watch_mu);
 	while (!n->watch_stop) {
 		struct timespec ts, mt;

@@ -1273,6 +1273,7 @@ static void stop_cb(evutil_socket_t fd, short what, void *arg)
 static void *loop_main(void *arg)
 {
 	edu_http_loop *l = arg;
+	pthread_setname_np(pthread_self(), "edu-http");
 	event_base_loop(l->base, EVLOOP_NO_EXIT_ON_EMPTY);
 	return NULL;
 }

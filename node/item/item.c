@@ -635,35 +635,20 @@ edu_err edu_record_encode(const edu_record *r, uint8_t **out, size_t *len)
 
 edu_err edu_record_decode(const uint8_t *buf, size_t len, edu_record *out)
 {
+	edu_record_ref ref;
 	memset(out, 0, sizeof *out);
-	if (len > EDU_RECORD_MAX)
-		return EDU_ETOOBIG;
-	Edunet__Record *m = edunet__record__unpack(NULL, len, buf);
-	if (m == NULL)
-		return EDU_EINVAL;
-	edu_err rv = EDU_OK;
-	if (m->format != EDU_RECORD_FORMAT) {
-		rv = EDU_EVERSION;
-		goto out;
-	}
-	if (m->item.len == 0 || m->item.len > EDU_ITEM_BYTES_MAX ||
-	    (m->signature.len != 0 && m->signature.len != sizeof out->sig)) {
-		rv = EDU_EINVAL;
-		goto out;
-	}
-	if ((out->item = malloc(m->item.len)) == NULL) {
-		rv = EDU_ENOMEM;
-		goto out;
-	}
-	memcpy(out->item, m->item.data, m->item.len);
-	out->item_len = m->item.len;
-	out->has_sig = m->signature.len == sizeof out->sig;
+	edu_err rv = edu_record_view(buf, len, &ref);
+	if (rv != EDU_OK)
+		return rv;
+	if ((out->item = malloc(ref.item_len)) == NULL)
+		return EDU_ENOMEM;
+	memcpy(out->item, ref.item, ref.item_len);
+	out->item_len = ref.item_len;
+	out->has_sig = ref.sig_len == sizeof out->sig;
 	if (out->has_sig)
-		memcpy(out->sig, m->signature.data, sizeof out->sig);
-	out->received_ms = m->received_ms;
-out:
-	edunet__record__free_unpacked(m, NULL);
-	return rv;
+		memcpy(out->sig, ref.sig, sizeof out->sig);
+	out->received_ms = ref.received_ms;
+	return EDU_OK;
 }
 
 void edu_record_clear(edu_record *r)

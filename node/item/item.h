@@ -112,6 +112,30 @@ edu_err edu_record_encode(const edu_record *r, uint8_t **out, size_t *len);
 edu_err edu_record_decode(const uint8_t *buf, size_t len, edu_record *out);
 void edu_record_clear(edu_record *r); /* frees r->item */
 
+/* A Record read in place: item and sig point into the caller's buffer. Same
+ * checks as edu_record_decode (format, sizes); the item is not decoded. */
+typedef struct edu_record_ref {
+	const uint8_t *item;
+	size_t item_len;
+	const uint8_t *sig; /* NULL or 64 bytes */
+	size_t sig_len;
+	int64_t received_ms;
+} edu_record_ref;
+edu_err edu_record_view(const uint8_t *buf, size_t len, edu_record_ref *out);
+
+/* An Item's identity read from its bytes without decoding it (no
+ * allocation): for routing, ordering and the change log, never for
+ * validation. false when buf is not well-formed protobuf or the unit field
+ * is longer than a unit id (the unit itself is not validated here). */
+typedef struct edu_item_head {
+	char unit[EDU_UNIT_ID_MAX + 1];
+	uint64_t seq;
+	uint32_t version;
+	bool deleted;
+	size_t n_attachments;
+} edu_item_head;
+bool edu_item_peek(const uint8_t *buf, size_t len, edu_item_head *h);
+
 /* JSON (jansson). to_json gives the API shape: id, unit, unit_name, kind, title,
  * summary, body, tags, author, published, updated (RFC 3339), version, deleted,
  * attachments [{name, media_type, size, sha256 hex}], document/event fields

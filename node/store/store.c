@@ -1179,6 +1179,7 @@ static void writer_wait(edu_store *s, uint64_t *seen, bool *mapped)
 static void *writer_main(void *arg)
 {
 	edu_store *s = arg;
+	pthread_setname_np(pthread_self(), "edu-store");
 	uint64_t seen = atomic_load(&s->uses);
 	bool mapped = true;
 	pthread_mutex_lock(&s->mu);

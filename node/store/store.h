@@ -97,14 +97,26 @@ uint64_t edu_store_log_wait(edu_store *s, uint64_t after, int timeout_ms);
 
 typedef struct edu_log_entry {
 	uint64_t log_seq;
-	edu_record rec;  /* owned copy of the current record for that item */
+	const uint8_t *record;  /* the stored Record's bytes, exactly as stored (in the batch's buffer) */
+	size_t record_len;
+	edu_record_ref rec;     /* view of record: rec.item points into it */
+	edu_item_head head;     /* its item's identity */
 } edu_log_entry;
+/* What edu_store_log_read fills. Zero-initialize it once and pass it to
+ * every read: its memory is reused; edu_store_log_batch_free releases it.
+ * Entries and their bytes stay valid until the next read into it. */
+typedef struct edu_log_batch {
+	edu_log_entry *e;
+	size_t n, cap;
+	uint8_t *buf;
+	size_t len, buf_cap;
+} edu_log_batch;
 /* Entries with log seq > after, oldest first, at most max_n entries and about
- * max_bytes of records (at least one entry when any exists). Caller frees with
- * edu_store_log_free. */
-edu_err edu_store_log_read(edu_store_rd *r, uint64_t after, size_t max_n, size_t max_bytes,
-    edu_log_entry **out, size_t *n);
-void edu_store_log_free(edu_log_entry *e, size_t n);
+ * max_bytes of records (at least one entry when any exists); an entry whose
+ * item has a newer version (which has its own later entry) is skipped. The
+ * records are copied out, so b outlives the read handle. */
+edu_err edu_store_log_read(edu_store_rd *r, uint64_t after, size_t max_n, size_t max_bytes, edu_log_batch *b);
+void edu_store_log_batch_free(edu_log_batch *b); /* accepts NULL */
 /* Number of log entries with seq > after and the commit time (ms) of the oldest. */
 edu_err edu_store_log_backlog(edu_store_rd *r, uint64_t after, uint64_t *count, int64_t *oldest_ms);
 

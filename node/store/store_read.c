@@ -604,13 +604,13 @@ edu_err edu_store_meta_get(edu_store_rd *r, const char *key, char **val, size_t 
 
 /* ---- change log ------------------------------------------------------------------ */
 
-void edu_store_log_free(edu_log_entry *e, size_t n)
+void edu_store_log_batch_free(edu_log_batch *b)
 {
-	if (e == NULL)
+	if (b == NULL)
 		return;
-	for (size_t i = 0; i < n; i++)
-		edu_record_clear(&e[i].rec);
-	free(e);
+	free(b->e);
+	free(b->buf);
+	memset(b, 0, sizeof *b);
 }
 
 static uint32_t get_u32(const uint8_t *p)
@@ -618,16 +618,36 @@ static uint32_t get_u32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-edu_err edu_store_log_read(edu_store_rd *r, uint64_t after, size_t max_n, size_t max_bytes,
-    edu_log_entry **out, size_t *n)
+/* Grows b's entries or buffer to hold one more entry of len bytes. */
+static edu_err log_batch_room(edu_log_batch *b, size_t len)
 {
-	edu_log_entry *e = NULL;
-	size_t cnt = 0, bytes = 0;
+	if (b->n == b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 64;
+		edu_log_entry *ne = realloc(b->e, nc * sizeof *ne);
+		if (ne == NULL)
+			return EDU_ENOMEM;
+		b->e = ne;
+		b->cap = nc;
+	}
+	if (b->len + len > b->buf_cap) {
+		size_t nc = b->buf_cap ? b->buf_cap : 64 * 1024;
+		while (nc < b->len + len)
+			nc *= 2;
+		uint8_t *nb = realloc(b->buf, nc);
+		if (nb == NULL)
+			return EDU_ENOMEM;
+		b->buf = nb;
+		b->buf_cap = nc;
+	}
+	return EDU_OK;
+}
+
+edu_err edu_store_log_read(edu_store_rd *r, uint64_t after, size_t max_n, size_t max_bytes, edu_log_batch *b)
+{
 	MDB_cursor *c = NULL;
 	edu_err rv = EDU_OK;
-	edu_item *it = NULL;
-	*out = NULL;
-	*n = 0;
+	b->n = 0;
+	b->len = 0;
 	if (max_n == 0)
 		return EDU_OK;
 	int rc = mdb_cursor_open(r->txn, r->s->db[DB_LOG], &c);
@@ -637,8 +657,7 @@ edu_err edu_store_log_read(edu_store_rd *r, uint64_t after, size_t max_n, size_t
 	store_put_u64(kb, after == UINT64_MAX ? after : after + 1);
 	MDB_val k = {8, kb}, v;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	size_t cap = 0;
-	for (; rc == 0 && cnt < max_n; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	for (; rc == 0 && b->n < max_n; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != 8 || v.mv_size < LOG_VAL_MIN + 9 + EDU_UNIT_ID_MIN ||
 		    v.mv_size > LOG_VAL_MIN + IKEY_MAX) {
 			edu_log(LOG_ERR, "store: malformed log entry");
@@ -650,60 +669,53 @@ edu_err edu_store_log_read(edu_store_rd *r, uint64_t after, size_t max_n, size_t
 			continue;
 		const uint8_t *p = v.mv_data;
 		uint32_t logged_version = get_u32(p + 8);
-		edu_record rec = {0};
-		rv = get_stored(r->txn, r->s, p + LOG_VAL_MIN, v.mv_size - LOG_VAL_MIN, &rec);
-		if (rv == EDU_ENOENT) {
-			edu_log(LOG_ERR, "store: log entry %llu without its item", (unsigned long long)lseq);
+		MDB_val ik = {v.mv_size - LOG_VAL_MIN, (void *)(p + LOG_VAL_MIN)}, iv;
+		edu_log_entry e = {.log_seq = lseq};
+		if ((rc = mdb_get(r->txn, r->s->db[DB_ITEMS], &ik, &iv)) != 0) {
+			if (rc == MDB_NOTFOUND)
+				edu_log(LOG_ERR, "store: log entry %llu without its item", (unsigned long long)lseq);
+			rv = rc == MDB_NOTFOUND ? EDU_EIO : mdb_fail("reading item", rc);
+			goto out;
+		}
+		if (edu_record_view(iv.mv_data, iv.mv_size, &e.rec) != EDU_OK ||
+		    !edu_item_peek(e.rec.item, e.rec.item_len, &e.head)) {
+			edu_log(LOG_ERR, "store: stored record of log entry %llu is unreadable", (unsigned long long)lseq);
 			rv = EDU_EIO;
-		}
-		if (rv != EDU_OK)
 			goto out;
+		}
 		/* A newer version has its own, later log entry: skip this one. */
-		if ((rv = edu_item_decode(rec.item, rec.item_len, &it)) != EDU_OK) {
-			edu_record_clear(&rec);
-			rv = rv == EDU_ENOMEM ? rv : EDU_EIO;
-			goto out;
-		}
-		bool outdated = it->version > logged_version;
-		edu_item_free(it);
-		it = NULL;
-		if (outdated) {
-			edu_record_clear(&rec);
+		if (e.head.version > logged_version)
 			continue;
-		}
-		if (cnt > 0 && bytes + rec.item_len > max_bytes) {
-			edu_record_clear(&rec);
+		if (b->n > 0 && b->len + iv.mv_size > max_bytes)
 			break;
-		}
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			if (nc > max_n)
-				nc = max_n;
-			edu_log_entry *ne = realloc(e, nc * sizeof *ne);
-			if (ne == NULL) {
-				edu_record_clear(&rec);
-				rv = EDU_ENOMEM;
-				goto out;
-			}
-			e = ne;
-			cap = nc;
-		}
-		e[cnt].log_seq = lseq;
-		e[cnt].rec = rec;
-		cnt++;
-		bytes += rec.item_len;
+		if ((rv = log_batch_room(b, iv.mv_size)) != EDU_OK)
+			goto out;
+		/* Offsets for now: the buffer may still move. */
+		e.rec.item = (const uint8_t *)(uintptr_t)(e.rec.item - (const uint8_t *)iv.mv_data);
+		e.rec.sig = e.rec.sig ? (const uint8_t *)(uintptr_t)(e.rec.sig - (const uint8_t *)iv.mv_data) : NULL;
+		e.record = (const uint8_t *)(uintptr_t)b->len;
+		e.record_len = iv.mv_size;
+		memcpy(b->buf + b->len, iv.mv_data, iv.mv_size);
+		b->len += iv.mv_size;
+		b->e[b->n++] = e;
 	}
-	if (rc != 0 && rc != MDB_NOTFOUND && rv == EDU_OK) {
+	if (rc != 0 && rc != MDB_NOTFOUND) {
 		rv = mdb_fail("reading log", rc);
 		goto out;
 	}
-	*out = e;
-	*n = cnt;
-	e = NULL;
-	cnt = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		edu_log_entry *e = &b->e[i];
+		e->record = b->buf + (uintptr_t)e->record;
+		e->rec.item = e->record + (uintptr_t)e->rec.item;
+		if (e->rec.sig)
+			e->rec.sig = e->record + (uintptr_t)e->rec.sig;
+	}
 out:
 	mdb_cursor_close(c);
-	edu_store_log_free(e, cnt);
+	if (rv != EDU_OK) {
+		b->n = 0;
+		b->len = 0;
+	}
 	return rv;
 }
 

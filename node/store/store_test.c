@@ -747,10 +747,12 @@ static void test_log(void **state)
 	assert_int_equal(edu_store_log_head(s), 6);
 
 	edu_store_rd *r = NULL;
-	edu_log_entry *e = NULL;
-	size_t n = 0;
+	edu_log_batch lb = {0};
+	edu_log_entry *e;
+	size_t n;
 	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
-	assert_int_equal(edu_store_log_read(r, 0, 100, 1 << 20, &e, &n), EDU_OK);
+	assert_int_equal(edu_store_log_read(r, 0, 100, 1 << 20, &lb), EDU_OK);
+	e = lb.e, n = lb.n;
 	/* entry 1 (seq 1, version 1) is outdated by entry 6 and skipped */
 	assert_int_equal(n, 5);
 	uint64_t want_seq[] = {2, 3, 4, 5, 6};
@@ -760,19 +762,28 @@ static void test_log(void **state)
 	assert_int_equal(edu_item_decode(e[4].rec.item, e[4].rec.item_len, &it), EDU_OK);
 	assert_int_equal(it->seq, 1);
 	assert_int_equal(it->version, 2);
+	assert_int_equal(e[4].head.seq, 1);
+	assert_int_equal(e[4].head.version, 2);
+	assert_string_equal(e[4].head.unit, SELF);
 	edu_item_free(it);
-	edu_store_log_free(e, n);
-	assert_int_equal(edu_store_log_read(r, 2, 2, 1 << 20, &e, &n), EDU_OK);
+	/* the entry's bytes are the stored record */
+	edu_record rec;
+	assert_int_equal(edu_store_get_record(r, SELF, 1, &rec), EDU_OK);
+	edu_record_ref ref;
+	assert_int_equal(edu_record_view(e[4].record, e[4].record_len, &ref), EDU_OK);
+	assert_int_equal(ref.item_len, rec.item_len);
+	assert_memory_equal(ref.item, rec.item, rec.item_len);
+	assert_true(ref.received_ms == rec.received_ms);
+	edu_record_clear(&rec);
+	assert_int_equal(edu_store_log_read(r, 2, 2, 1 << 20, &lb), EDU_OK);
+	e = lb.e, n = lb.n;
 	assert_int_equal(n, 2);
 	assert_int_equal(e[0].log_seq, 3);
 	assert_int_equal(e[1].log_seq, 4);
-	edu_store_log_free(e, n);
-	assert_int_equal(edu_store_log_read(r, 0, 100, 1, &e, &n), EDU_OK);
-	assert_int_equal(n, 1); /* at least one even over max_bytes */
-	edu_store_log_free(e, n);
-	assert_int_equal(edu_store_log_read(r, 6, 100, 1 << 20, &e, &n), EDU_OK);
-	assert_int_equal(n, 0);
-	edu_store_log_free(e, n);
+	assert_int_equal(edu_store_log_read(r, 0, 100, 1, &lb), EDU_OK);
+	assert_int_equal(lb.n, 1); /* at least one even over max_bytes */
+	assert_int_equal(edu_store_log_read(r, 6, 100, 1 << 20, &lb), EDU_OK);
+	assert_int_equal(lb.n, 0);
 	uint64_t count = 0;
 	int64_t oldest = 0;
 	assert_int_equal(edu_store_log_backlog(r, 0, &count, &oldest), EDU_OK);
@@ -790,10 +801,10 @@ static void test_log(void **state)
 	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
 	assert_int_equal(edu_store_log_backlog(r, 0, &count, &oldest), EDU_OK);
 	assert_int_equal(count, 3);
-	assert_int_equal(edu_store_log_read(r, 0, 100, 1 << 20, &e, &n), EDU_OK);
-	assert_int_equal(n, 3);
-	assert_int_equal(e[0].log_seq, 4);
-	edu_store_log_free(e, n);
+	assert_int_equal(edu_store_log_read(r, 0, 100, 1 << 20, &lb), EDU_OK);
+	assert_int_equal(lb.n, 3);
+	assert_int_equal(lb.e[0].log_seq, 4);
+	edu_store_log_batch_free(&lb);
 	edu_store_read_end(r);
 	check_store(s);
 

@@ -5,19 +5,199 @@
 #include <string.h>
 #include <utf8proc.h>
 
+/* ---- word-at-a-time scanning ---------------------------------------------
+ * Text is read 8 bytes at a time (memcpy into a uint64_t, never past len) and
+ * each byte is classified with carry-free arithmetic on its low 7 bits, so a
+ * flag in one byte never leaks into another: the first flagged byte is then
+ * found exactly with a bit scan, and only it takes the byte-wise path. */
+
+#define W_ONES 0x0101010101010101ULL
+#define W_HIGH 0x8080808080808080ULL
+#define W_LOW7 0x7F7F7F7F7F7F7F7FULL
+#define W_CTLS (W_ONES * 0x60) /* t + 0x60 keeps bit 7 clear exactly when t < 0x20 */
+
+static inline uint64_t load64(const unsigned char *p)
+{
+	uint64_t w;
+	memcpy(&w, p, sizeof w);
+	return w;
+}
+
+/* The up to 8 bytes at p[0..avail): a short tail is padded with spaces,
+ * which no flag below selects. */
+static inline uint64_t load_tail(const unsigned char *p, size_t avail)
+{
+	if (avail >= 8)
+		return load64(p);
+	uint64_t w = W_ONES * ' ';
+	memcpy(&w, p, avail);
+	return w;
+}
+
+/* 0x80 in each byte that is non-ASCII or NUL. */
+static inline uint64_t flag_plain(uint64_t w)
+{
+	return (w | ~((w & W_LOW7) + W_LOW7)) & W_HIGH;
+}
+
+/* 0x80 in each byte that is non-ASCII, below 0x20 (NUL included) or DEL. */
+static inline uint64_t flag_text(uint64_t w)
+{
+	uint64_t t = w & W_LOW7;
+	return (w | ~(t + W_CTLS) | (t + W_ONES)) & W_HIGH;
+}
+
+/* 0x80 in each byte below 0x20 or DEL. */
+static inline uint64_t flag_ctl(uint64_t w)
+{
+	uint64_t t = w & W_LOW7;
+	return ~w & (~(t + W_CTLS) | (t + W_ONES)) & W_HIGH;
+}
+
+/* Index of the first flagged byte (f != 0) in memory order. */
+static inline size_t first_flag(uint64_t f)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (size_t)__builtin_clzll(f) >> 3;
+#else
+	return (size_t)__builtin_ctzll(f) >> 3;
+#endif
+}
+
+/* Lead bytes 80-FF (Unicode Table 3-7): sequence length (0: never leads,
+ * which covers continuation bytes, C0, C1 and F5-FF) and the allowed range
+ * lo..lo+span of the second byte, which rejects overlongs (E0 80-9F,
+ * F0 80-8F), surrogates (ED A0-BF) and code points above U+10FFFF (F4 90-BF).
+ * Later bytes are always 80-BF. */
+typedef struct lead_rule {
+	uint8_t len, lo, span;
+} lead_rule;
+
+#define LR2 {2, 0x80, 0x3F}
+#define LR3 {3, 0x80, 0x3F}
+#define LR4 {4, 0x80, 0x3F}
+#define LR2x16 LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2
+static const lead_rule lead_rules[128] = {
+	[0x42] = LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, LR2, /* C2-CF */
+	[0x50] = LR2x16,                                                              /* D0-DF */
+	[0x60] = {3, 0xA0, 0x1F}, LR3, LR3, LR3, LR3, LR3, LR3, LR3, LR3, LR3, LR3, LR3, LR3,
+	[0x6D] = {3, 0x80, 0x1F}, LR3, LR3,                                          /* ED EE EF */
+	[0x70] = {4, 0x90, 0x2F}, LR4, LR4, LR4, {4, 0x80, 0x0F},                     /* F0-F4 */
+};
+
+/* Per sequence length, the bits of bytes 3 and 4 in a little-endian load of
+ * four bytes, and what they must be (10xxxxxx). */
+static const uint32_t cont_mask[5] = {0, 0, 0, 0x00C00000u, 0xC0C00000u};
+static const uint32_t cont_want[5] = {0, 0, 0, 0x00800000u, 0x80800000u};
+
+static inline uint32_t load32le(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Length of the well-formed sequence that starts with the non-ASCII byte
+ * p[0], with avail bytes readable; 0 when ill-formed or cut short. With four
+ * bytes at hand the checks are table lookups and masks, without a branch per
+ * length; near the end each byte is checked against avail. */
+static inline size_t seq_len(const unsigned char *p, size_t avail)
+{
+	const lead_rule *r = &lead_rules[p[0] & 0x7F];
+	size_t n = r->len;
+	if (avail >= 4) {
+		uint32_t w = load32le(p);
+		bool ok = n != 0 && (uint8_t)(p[1] - r->lo) <= r->span && (w & cont_mask[n]) == cont_want[n];
+		return ok ? n : 0;
+	}
+	if (n == 0 || avail < n || (uint8_t)(p[1] - r->lo) > r->span)
+		return 0;
+	for (size_t k = 2; k < n; k++)
+		if ((p[k] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* The code point of the n-byte well-formed sequence at p (n from seq_len). */
+static inline int32_t seq_cp(const unsigned char *p, size_t n)
+{
+	switch (n) {
+	case 2:
+		return (int32_t)(((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu));
+	case 3:
+		return (int32_t)(((p[0] & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu));
+	default:
+		return (int32_t)(((p[0] & 0x07u) << 18) | ((p[1] & 0x3Fu) << 12) | ((p[2] & 0x3Fu) << 6) |
+		    (p[3] & 0x3Fu));
+	}
+}
+
 bool edu_text_utf8_valid(const char *s, size_t len)
 {
-	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < len) {
-		utf8proc_int32_t cp;
-		/* utf8proc_iterate rejects overlongs, surrogates and > U+10FFFF. */
-		utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
-		if (n <= 0 || cp == 0)
+		size_t avail = len - i;
+		uint64_t f = flag_plain(load_tail(p + i, avail));
+		if (f == 0) {
+			i += avail < 8 ? avail : 8;
+			continue;
+		}
+		i += first_flag(f);
+		size_t n = p[i] ? seq_len(p + i, len - i) : 0;
+		if (n == 0)
 			return false;
-		i += (size_t)n;
+		i += n;
 	}
 	return true;
+}
+
+/* Bit c set for each control character c < 0x20 that is allowed. */
+static inline uint32_t ctl_allowed(bool allow_newlines)
+{
+	return (1u << '\t') | (allow_newlines ? (1u << '\n') | (1u << '\r') : 0);
+}
+
+edu_err edu_text_check(const char *s, size_t len, bool allow_newlines, size_t *chars, bool *ctl)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const uint32_t ok = ctl_allowed(allow_newlines);
+	size_t i = 0, cont = 0;
+	bool bad_ctl = false;
+	if (ctl)
+		*ctl = false;
+	if (s == NULL && len > 0)
+		return EDU_EINVAL;
+	while (i < len) {
+		size_t avail = len - i;
+		uint64_t f = flag_text(load_tail(p + i, avail));
+		if (f == 0) {
+			i += avail < 8 ? avail : 8;
+			continue;
+		}
+		i += first_flag(f);
+		unsigned c = p[i];
+		if (c < 0x80) { /* NUL, another C0 control or DEL */
+			if (c == 0)
+				return EDU_EINVAL;
+			/* Keep going: invalid UTF-8 later on takes precedence. */
+			if (c == 0x7F || !((ok >> c) & 1))
+				bad_ctl = true;
+			i++;
+			continue;
+		}
+		size_t n = seq_len(p + i, len - i);
+		if (n == 0)
+			return EDU_EINVAL;
+		cont += n - 1;
+		i += n;
+	}
+	if (bad_ctl) {
+		if (ctl)
+			*ctl = true;
+		return EDU_EINVAL;
+	}
+	if (chars)
+		*chars = len - cont;
+	return EDU_OK;
 }
 
 static edu_err check_input(const char *s, size_t len)
@@ -80,31 +260,30 @@ static bool nfc_stable(utf8proc_int32_t cp)
 	return true;
 }
 
-/* One pass: validity (as edu_text_utf8_valid) and the quick check. */
+/* One pass: validity (as edu_text_utf8_valid) and the quick check. ASCII
+ * other than NUL is valid and NFC-stable, so it is skipped a word at a time. */
 static bool valid_and_nfc(const char *s, size_t len, bool *valid)
 {
-	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	bool nfc = true;
 	*valid = true;
 	while (i < len) {
-		if (p[i] < 0x80) {
-			if (p[i] == 0) {
-				*valid = false;
-				return false;
-			}
-			i++;
+		size_t avail = len - i;
+		uint64_t f = flag_plain(load_tail(p + i, avail));
+		if (f == 0) {
+			i += avail < 8 ? avail : 8;
 			continue;
 		}
-		utf8proc_int32_t cp;
-		utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
-		if (n <= 0) {
+		i += first_flag(f);
+		size_t n = p[i] ? seq_len(p + i, len - i) : 0;
+		if (n == 0) {
 			*valid = false;
 			return false;
 		}
-		if (nfc && !nfc_stable(cp))
+		if (nfc && !nfc_stable(seq_cp(p + i, n)))
 			nfc = false;
-		i += (size_t)n;
+		i += n;
 	}
 	return nfc;
 }
@@ -163,14 +342,23 @@ void edu_text_scrub(char *s)
 
 bool edu_text_has_ctl(const char *s, bool allow_newlines)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '\t')
+	/* strlen is vectorized in libc; knowing the length lets the scan read
+	 * whole words without touching bytes past the terminator. */
+	const unsigned char *p = (const unsigned char *)s;
+	const uint32_t ok = ctl_allowed(allow_newlines);
+	size_t len = strlen(s), i = 0;
+	while (i < len) {
+		size_t avail = len - i;
+		uint64_t f = flag_ctl(load_tail(p + i, avail));
+		if (f == 0) {
+			i += avail < 8 ? avail : 8;
 			continue;
-		if ((c == '\n' || c == '\r') && allow_newlines)
-			continue;
-		if (c < 0x20 || c == 0x7F)
+		}
+		i += first_flag(f);
+		unsigned c = p[i];
+		if (c == 0x7F || !((ok >> c) & 1))
 			return true;
+		i++;
 	}
 	return false;
 }

@@ -32,6 +32,18 @@ size_t edu_text_chars(const char *s);
 /* True when s contains a C0 control character or DEL; \t is always allowed,
  * \n and \r only when allow_newlines. */
 bool edu_text_has_ctl(const char *s, bool allow_newlines);
+
+/* One pass for validators, equal to edu_text_utf8_valid(s, len), then
+ * edu_text_has_ctl on s[0..len), then edu_text_chars (s need not be
+ * NUL-terminated):
+ * - EDU_OK: valid UTF-8 without control characters; *chars (if not NULL) is
+ *   the number of code points.
+ * - EDU_EINVAL with *ctl (if not NULL) false: not valid UTF-8 (a NUL byte is
+ *   invalid, as in edu_text_utf8_valid), or s is NULL with len > 0. This wins
+ *   over a control character anywhere in the string.
+ * - EDU_EINVAL with *ctl true: valid UTF-8 but holds a control character.
+ * *chars is left alone on failure; *ctl is always set. */
+edu_err edu_text_check(const char *s, size_t len, bool allow_newlines, size_t *chars, bool *ctl);
 /* Makes s safe to show in a message or log line, in place: invalid UTF-8
  * bytes (including a sequence cut short at the end) become '?', control
  * characters become ' '. */

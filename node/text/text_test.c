@@ -9,6 +9,7 @@
 #include <utf8proc.h>
 
 #include "text/text.h"
+#include "text/text_ref.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 
@@ -339,6 +340,292 @@ static void fold_fast(void **st)
 	}
 }
 
+/* ---- word-at-a-time scanners against the old byte loops (text_ref.h) ------ */
+
+static void dump(char *out, size_t cap, const char *s, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len && o + 4 < cap; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%02x ", (unsigned char)s[i]);
+	out[o] = '\0';
+}
+
+#define DISAGREE(what, s, len, shift) do { \
+	char hex_[200]; \
+	dump(hex_, sizeof hex_, (s), (len)); \
+	fail_msg("%s disagrees (len %zu, shift %zu): %s", (what), (size_t)(len), (size_t)(shift), hex_); \
+} while (0)
+
+/* Runs every scanner on src[0..len) placed shift bytes past a malloc'd (so
+ * aligned) block: once ending exactly at the block's end, so a read past len
+ * is a heap overflow under ASan, and once NUL-terminated for the functions
+ * that take C strings. All must agree with the references; with_nfc also
+ * checks the NFC entry points' validity answer (and output) against utf8proc. */
+static void agree(const char *src, size_t len, size_t shift, bool with_nfc)
+{
+	char *exact_blk = malloc(shift + len > 0 ? shift + len : 1);
+	char *z_blk = malloc(shift + len + 1);
+	assert_non_null(exact_blk);
+	assert_non_null(z_blk);
+	char *exact = exact_blk + shift; /* ends where the block ends */
+	char *z = z_blk + shift;
+	memcpy(exact, src, len);
+	memcpy(z, src, len);
+	z[len] = '\0';
+
+	bool v = ref_utf8_valid(src, len);
+	if (edu_text_utf8_valid(exact, len) != v)
+		DISAGREE("edu_text_utf8_valid", src, len, shift);
+	for (int nl = 0; nl < 2; nl++) {
+		bool c = ref_has_ctl(z, nl);
+		if (edu_text_has_ctl(z, nl) != c)
+			DISAGREE(nl ? "edu_text_has_ctl(newlines)" : "edu_text_has_ctl", src, len, shift);
+		size_t chars = 12345;
+		bool ctl = !c;
+		edu_err rv = edu_text_check(exact, len, nl, &chars, &ctl);
+		edu_err want = v && !c ? EDU_OK : EDU_EINVAL;
+		bool want_ctl = v && c;
+		size_t want_chars = v && !c ? ref_chars(z) : 12345;
+		if (rv != want || ctl != want_ctl || chars != want_chars)
+			DISAGREE(nl ? "edu_text_check(newlines)" : "edu_text_check", src, len, shift);
+	}
+	if (with_nfc) {
+		char *got = NULL;
+		edu_err rv = edu_text_nfc(exact, len, &got);
+		if ((rv == EDU_OK) != v)
+			DISAGREE("edu_text_nfc", src, len, shift);
+		bool quick = edu_text_is_nfc_quick(exact, len);
+		if (quick && !v)
+			DISAGREE("edu_text_is_nfc_quick", src, len, shift);
+		if (v) {
+			char *want = (char *)utf8proc_NFC((const utf8proc_uint8_t *)z);
+			assert_non_null(want);
+			if (strcmp(got, want) != 0 || (quick && strcmp(want, z) != 0))
+				DISAGREE("edu_text_nfc output", src, len, shift);
+			free(want);
+		}
+		free(got);
+	}
+	free(exact_blk);
+	free(z_blk);
+}
+
+static void check_api(void **st)
+{
+	size_t n = 99;
+	bool ctl = true;
+	assert_int_equal(edu_text_check(S(""), false, &n, &ctl), EDU_OK);
+	assert_int_equal(n, 0);
+	assert_false(ctl);
+	assert_int_equal(edu_text_check(NULL, 0, false, &n, &ctl), EDU_OK);
+	assert_int_equal(edu_text_check(NULL, 1, false, &n, &ctl), EDU_EINVAL);
+	assert_int_equal(edu_text_check(S("Trường THCS Sa Rài, Đồng Tháp"), false, &n, &ctl), EDU_OK);
+	assert_int_equal(n, 29);
+	assert_int_equal(edu_text_check(S("\xF0\x9F\x98\x80 ok"), false, NULL, NULL), EDU_OK);
+	/* Newlines only when allowed; tab always. */
+	assert_int_equal(edu_text_check(S("dòng 1\r\ndòng 2\tx"), false, &n, &ctl), EDU_EINVAL);
+	assert_true(ctl);
+	n = 7;
+	assert_int_equal(edu_text_check(S("dòng 1\r\ndòng 2\tx"), true, &n, &ctl), EDU_OK);
+	assert_false(ctl);
+	assert_int_equal(n, 16);
+	assert_int_equal(edu_text_check(S("abcdefgh\x7f"), true, &n, &ctl), EDU_EINVAL);
+	assert_true(ctl);
+	/* Invalid UTF-8 wins over a control character before it; NUL is invalid. */
+	assert_int_equal(edu_text_check(S("a\x1b[31m \xC0\xAF"), true, &n, &ctl), EDU_EINVAL);
+	assert_false(ctl);
+	assert_int_equal(edu_text_check(S("abc\0def"), true, &n, &ctl), EDU_EINVAL);
+	assert_false(ctl);
+	/* len bounds the scan: no terminator needed, bytes past len ignored. */
+	assert_int_equal(edu_text_check("abc\x01\xFF", 3, false, &n, &ctl), EDU_OK);
+	assert_int_equal(n, 3);
+}
+
+/* Continuation candidates: each side of every range edge in Table 3-7, ASCII,
+ * controls and leads. */
+static const unsigned char edge[] = {0x00, 0x09, 0x0A, 0x1F, 0x41, 0x7F, 0x80, 0x81, 0x8F, 0x90,
+    0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF};
+
+/* Places seq[0..k) after a prefix and before a suffix that vary with idx, so
+ * sequences start at every offset mod 8 and sometimes end the string (where a
+ * sequence is cut short). */
+static void agree_placed(const unsigned char *seq, size_t k, size_t idx, bool with_nfc)
+{
+	static const char *const pre[] = {"", "a", "ab", "abc", "abcd", "abcde", "abcdef", "abcdefg",
+	    "abcdefgh", "\xE1\xBB\x9D", "x\xC3\xA0", "tab\t"};
+	static const char *const suf[] = {"", "z", "zzzzzzz", "\xE1\xBA\xA3ng", "\n"};
+	char buf[64];
+	const char *p = pre[idx % (sizeof pre / sizeof pre[0])];
+	const char *q = suf[(idx / 3) % (sizeof suf / sizeof suf[0])];
+	size_t n = strlen(p);
+	memcpy(buf, p, n);
+	memcpy(buf + n, seq, k);
+	n += k;
+	memcpy(buf + n, q, strlen(q));
+	n += strlen(q);
+	agree(buf, n, idx % 8, with_nfc);
+	agree((const char *)seq, k, (idx / 8) % 8, false);
+}
+
+static void check_boundaries(void **st)
+{
+	unsigned char s[4];
+	size_t idx = 0;
+	for (unsigned a = 0; a < 256; a++) {
+		s[0] = (unsigned char)a;
+		agree_placed(s, 1, idx++, true);
+	}
+	/* Every two-byte string with a non-ASCII first byte. */
+	for (unsigned a = 0x80; a < 256; a++)
+		for (unsigned b = 0; b < 256; b++) {
+			s[0] = (unsigned char)a;
+			s[1] = (unsigned char)b;
+			agree_placed(s, 2, idx++, b % 16 == 0 || (a >= 0xC2 && a < 0xE0));
+		}
+	/* Leads C0-FF, every second byte, third byte around every edge. */
+	for (unsigned a = 0xC0; a < 256; a++)
+		for (unsigned b = 0; b < 256; b++)
+			for (size_t c = 0; c < sizeof edge; c++) {
+				s[0] = (unsigned char)a;
+				s[1] = (unsigned char)b;
+				s[2] = edge[c];
+				agree_placed(s, 3, idx++, a >= 0xE0 && a < 0xF0 && c % 4 == 0);
+			}
+	/* Leads E0-FF, every second byte, third and fourth bytes at the edges. */
+	static const unsigned char few[] = {0x00, 0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xFF};
+	for (unsigned a = 0xE0; a < 256; a++)
+		for (unsigned b = 0; b < 256; b++)
+			for (size_t c = 0; c < sizeof few; c++)
+				for (size_t d = 0; d < sizeof few; d++) {
+					s[0] = (unsigned char)a;
+					s[1] = (unsigned char)b;
+					s[2] = few[c];
+					s[3] = few[d];
+					agree_placed(s, 4, idx++, a >= 0xF0 && a <= 0xF4 && c == 3 && d == 4);
+				}
+	/* Spot checks against Table 3-7 itself, not only the reference. */
+	static const struct { const char *s; bool ok; } table[] = {
+		{"\xC2\x80", true}, {"\xDF\xBF", true}, {"\xC1\xBF", false}, {"\xE0\xA0\x80", true},
+		{"\xE0\x9F\xBF", false}, {"\xED\x9F\xBF", true}, {"\xED\xA0\x80", false}, {"\xEE\x80\x80", true},
+		{"\xEF\xBF\xBF", true}, {"\xF0\x90\x80\x80", true}, {"\xF0\x8F\xBF\xBF", false},
+		{"\xF4\x8F\xBF\xBF", true}, {"\xF4\x90\x80\x80", false}, {"\xF5\x80\x80\x80", false},
+		{"\xE1\xBB\x9D\xE1\xBB", false}, {"\xBB", false}};
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+		assert_int_equal(edu_text_utf8_valid(table[i].s, strlen(table[i].s)), table[i].ok);
+}
+
+static const char viet[] =
+    "Tr\xC6\xB0\xE1\xBB\x9Dng THCS Sa R\xC3\xA0i t\xE1\xBB\x95 ch\xE1\xBB\xA9" "c l\xE1\xBB\x85 khai gi\xE1\xBA\xA3ng "
+    "n\xC4\x83m h\xE1\xBB\x8D" "c 2025-2026.\n\xC4\x90\xE1\xBB\x93ng Th\xC3\xA1p, ng\xC3\xA0y 5/9:\tH\xE1\xBB\x8D" "c sinh "
+    "l\xE1\xBB\x9Bp 10A1 \xC4\x91\xC6\xB0\xE1\xBB\xA3" "c khen th\xC6\xB0\xE1\xBB\x9Fng \xE2\x80\x94 \xF0\x9F\x8E\x89 "
+    "Ph\xC3\xB2ng Gi\xC3\xA1o d\xE1\xBB\xA5" "c v\xC3\xA0 \xC4\x90\xC3\xA0o t\xE1\xBA\xA1o huy\xE1\xBB\x87n T\xC3\xA2n H\xE1\xBB\x93ng\r\n"
+    "Ho\xCC\xA3" "c (decomposed) \xC3\x9F \xE2\x84\xAB x\xC3\xA9t tuy\xE1\xBB\x83n \xC6\xAF\xC6\xA0 \xE1\xBB\xB9 \xE1\xBA\xA0.";
+
+static uint32_t rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+static void check_random(void **st)
+{
+	const size_t vlen = sizeof viet - 1;
+	char buf[512];
+	assert_true(edu_text_utf8_valid(viet, vlen));
+	/* Every truncation, from either end. */
+	for (size_t i = 0; i <= vlen; i++) {
+		agree(viet, i, i % 8, true);
+		agree(viet + i, vlen - i, (i / 8) % 8, true);
+	}
+	uint32_t x = 2463534242u;
+	for (int iter = 0; iter < 300000; iter++) {
+		size_t start = rnd(&x) % vlen;
+		if (rnd(&x) % 4 != 0)
+			while (start > 0 && (viet[start] & 0xC0) == 0x80)
+				start--; /* mostly start on a character */
+		size_t len = rnd(&x) % 4 == 0 ? rnd(&x) % (vlen - start + 1) : rnd(&x) % 40;
+		if (len > vlen - start)
+			len = vlen - start;
+		memcpy(buf, viet + start, len);
+		int muts = (int)(rnd(&x) % 4);
+		for (int m = 0; m < muts && len > 0 && len < sizeof buf - 1; m++) {
+			size_t at = rnd(&x) % len;
+			switch (rnd(&x) % 6) {
+			case 0: /* any byte */
+				buf[at] = (char)rnd(&x);
+				break;
+			case 1: /* an edge byte or a control */
+				buf[at] = (char)edge[rnd(&x) % sizeof edge];
+				break;
+			case 2: /* insert an edge byte */
+				memmove(buf + at + 1, buf + at, len - at);
+				buf[at] = (char)edge[rnd(&x) % sizeof edge];
+				len++;
+				break;
+			case 3: /* delete a byte */
+				memmove(buf + at, buf + at + 1, len - at - 1);
+				len--;
+				break;
+			case 4: /* flip one bit */
+				buf[at] = (char)(buf[at] ^ (1 << (rnd(&x) % 8)));
+				break;
+			default: /* swap neighbours */
+				if (at + 1 < len) {
+					char t = buf[at];
+					buf[at] = buf[at + 1];
+					buf[at + 1] = t;
+				}
+				break;
+			}
+		}
+		agree(buf, len, (size_t)iter % 8, iter % 8 == 0);
+	}
+}
+
+static void check_ctl_nul(void **st)
+{
+	static const unsigned char ins[] = {0x00, 0x01, 0x08, 0x09, 0x0A, 0x0B, 0x0D, 0x1B, 0x1F, 0x20,
+	    0x7E, 0x7F, 0x80};
+	const size_t vlen = sizeof viet - 1;
+	char buf[512];
+	/* A NUL or control byte replacing, then inserted before, every byte of the
+	 * Vietnamese text, from every start offset mod 8. */
+	for (size_t pos = 0; pos <= vlen; pos++)
+		for (size_t k = 0; k < sizeof ins; k++) {
+			memcpy(buf, viet, vlen);
+			if (pos < vlen) {
+				buf[pos] = (char)ins[k];
+				agree(buf, vlen, (pos + k) % 8, false);
+			}
+			memcpy(buf, viet, pos);
+			buf[pos] = (char)ins[k];
+			memcpy(buf + pos + 1, viet + pos, vlen - pos);
+			agree(buf, vlen + 1, (pos + k + 3) % 8, false);
+		}
+	/* In plain ASCII, the answer is known exactly: every control byte at
+	 * every offset of a 40-byte string, from every alignment. */
+	for (unsigned c = 0; c < 0x80; c++)
+		for (size_t pos = 0; pos < 40; pos++)
+			for (size_t shift = 0; shift < 8; shift++) {
+				memset(buf, 'a', 40);
+				buf[pos] = (char)c;
+				agree(buf, 40, shift, false);
+				bool is_ctl = c < 0x20 || c == 0x7F;
+				bool nl_ok = c == '\t' || c == '\n' || c == '\r';
+				size_t n = 0;
+				bool ctl = false;
+				edu_err want = c == 0 || (is_ctl && c != '\t') ? EDU_EINVAL : EDU_OK;
+				assert_int_equal(edu_text_check(buf, 40, false, &n, &ctl), want);
+				assert_int_equal(ctl, is_ctl && c != 0 && c != '\t');
+				want = c == 0 || (is_ctl && !nl_ok) ? EDU_EINVAL : EDU_OK;
+				assert_int_equal(edu_text_check(buf, 40, true, &n, &ctl), want);
+				assert_int_equal(ctl, is_ctl && c != 0 && !nl_ok);
+				assert_int_equal(edu_text_utf8_valid(buf, 40), c != 0);
+			}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +638,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(fold_fast),
 		cmocka_unit_test(tokens),
 		cmocka_unit_test(tokens_limits),
+		cmocka_unit_test(check_api),
+		cmocka_unit_test(check_boundaries),
+		cmocka_unit_test(check_random),
+		cmocka_unit_test(check_ctl_nul),
 	};
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);

@@ -1,7 +1,10 @@
 /* Child side of replication. Two threads share one nng req socket (one
  * dialer, so one pipe at a time), each on its own req context:
- *  - the push thread sends the change log in batches, one in flight, and
- *    records the parent's ack (meta "uplink.acked" + log trim, one commit);
+ *  - the push thread sends the change log in batches, up to PUSH_WINDOW in
+ *    flight on their own contexts (the parent commits them in log order,
+ *    see Push.after), and records each ack (meta "uplink.acked" + log trim,
+ *    one commit it does not wait for: a lost ack only means a harmless
+ *    re-send after a restart);
  *  - the heartbeat thread sends the subtree's statuses every heartbeat_ms.
  * Each thread says Hello on a pipe before using it (the parent binds the
  * pipe to our unit); a NOT_BOUND reply makes it say Hello again. */
@@ -30,6 +33,9 @@
 /* A big batch with blobs may take a while to commit at a loaded parent;
  * re-sending it early would only add load (re-delivery is harmless). */
 #define PUSH_TIMEOUT_MS 15000
+/* Batches in flight: enough to keep the parent's decoding, its commit and
+ * our reading of the log busy at once (the parent takes CHAIN_SLOTS). */
+#define PUSH_WINDOW 3
 /* A DirSync may carry reports with attachments (EDU_DIR_BATCH_BYTES). */
 #define DIRSYNC_TIMEOUT_MS 15000
 #define RETRY_MIN_MS 100
@@ -58,8 +64,17 @@ struct edu_uplink {
 	nng_socket sock;
 	bool sock_open;
 	nng_dialer dialer;
-	nng_ctx push_ctx, hb_ctx, dir_ctx;
+	nng_ctx push_ctx, hb_ctx, dir_ctx; /* push_ctx: the push thread's Hello */
 	nng_aio *push_aio, *hb_aio, *dir_aio;
+	/* The push thread's batches in flight: a ring in send order. */
+	struct flight {
+		nng_ctx ctx;
+		nng_aio *aio;
+		uint64_t upto;
+		size_t n;
+	} fl[PUSH_WINDOW];
+	int fl_head, fl_n;
+	edu_log_batch lb; /* push thread: the log read, reused */
 	pthread_t push_thr, hb_thr, dir_thr;
 	bool push_started, hb_started, dir_started;
 	struct edu_dir *dirs;
@@ -144,13 +159,12 @@ static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 /* One request/reply on ctx. On success *reply is the decoded answer (caller
  * frees); an Error reply becomes its edu_err with *code set. req is always
  * consumed. */
+static edu_err reply_of(edu_uplink *u, nng_aio *aio, edu_wire_msg **reply, uint32_t *pipe_id, int *code);
+
 static edu_err exchange(edu_uplink *u, nng_ctx ctx, nng_aio *aio, nng_msg *req, int timeout_ms,
     edu_wire_msg **reply, uint32_t *pipe_id, int *code)
 {
-	nng_msg *m;
 	int r;
-	edu_err rv;
-	char why[256];
 
 	*reply = NULL;
 	*code = 0;
@@ -165,6 +179,19 @@ static edu_err exchange(edu_uplink *u, nng_ctx ctx, nng_aio *aio, nng_msg *req, 
 	}
 	nng_aio_set_timeout(aio, timeout_ms);
 	nng_ctx_recv(ctx, aio);
+	return reply_of(u, aio, reply, pipe_id, code);
+}
+
+/* The outcome of a receive on aio (waited for here), as exchange describes. */
+static edu_err reply_of(edu_uplink *u, nng_aio *aio, edu_wire_msg **reply, uint32_t *pipe_id, int *code)
+{
+	nng_msg *m;
+	int r;
+	edu_err rv;
+	char why[256];
+
+	*reply = NULL;
+	*code = 0;
 	nng_aio_wait(aio);
 	if ((r = nng_aio_result(aio)) != 0)
 		return edu_err_from_nng(r);
@@ -197,11 +224,15 @@ static edu_err exchange(edu_uplink *u, nng_ctx ctx, nng_aio *aio, nng_msg *req, 
 		case EDUNET__WIRE__ERROR__CODE__INTERNAL:
 			rv = EDU_EIO;
 			break;
+		case EDUNET__WIRE__ERROR__CODE__OUT_OF_ORDER:
+		case EDUNET__WIRE__ERROR__CODE__BUSY:
+			rv = EDU_EAGAIN; /* the push thread restarts its run */
+			break;
 		default:
 			rv = EDU_EPROTO;
 			break;
 		}
-		if (e->code != EDUNET__WIRE__ERROR__CODE__NOT_BOUND)
+		if (e->code != EDUNET__WIRE__ERROR__CODE__NOT_BOUND && rv != EDU_EAGAIN)
 			edu_log(LOG_WARNING, "uplink: parent %s answered error %d: %s", u->parent_url, (int)e->code,
 			    e->message);
 		edu_wire_free(*reply);
@@ -383,8 +414,7 @@ static void refresh_backlog(edu_uplink *u)
 /* ---- push ------------------------------------------------------------- */
 
 typedef struct batch {
-	ProtobufCBinaryData *recs;
-	uint8_t **rec_bufs;
+	ProtobufCBinaryData *recs; /* point into u->lb */
 	size_t n;
 	Edunet__Wire__Blob *blobs;
 	Edunet__Wire__Blob **blob_ptrs;
@@ -403,12 +433,9 @@ typedef struct batch {
 static void batch_clear(batch *b)
 {
 	size_t i;
-	for (i = 0; i < b->n; i++)
-		free(b->rec_bufs[i]);
 	for (i = 0; i < b->nb; i++)
 		free(b->blob_bufs[i]);
 	free(b->recs);
-	free(b->rec_bufs);
 	free(b->blobs);
 	free(b->blob_ptrs);
 	free(b->blob_bufs);
@@ -464,99 +491,119 @@ static void batch_add_cert(edu_uplink *u, edu_store_rd *rd, batch *b, const char
 	b->cert_bufs[b->ncerts++] = (uint8_t *)val;
 }
 
-/* Reads the next batch after `after`: records in log order, each followed by
- * the blobs its attachments need, cut before a record whose blobs would push
- * the batch past EDU_WIRE_BATCH_BYTES (a first record always goes). */
+/* Adds the blobs the attachments of item need (read from the store) unless
+ * the batch has them; false when EDU_WIRE_BLOBS_MAX would be passed. */
+static bool batch_add_blobs(edu_store_rd *rd, batch *b, const uint8_t *item, size_t item_len)
+{
+	Edunet__Item *it = edu_wire_item_unpack(item, item_len);
+	bool fits = true;
+	size_t j;
+	if (!it)
+		return true; /* the parent will refuse the record and say why */
+	if (!b->blobs) {
+		b->blobs = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->blobs);
+		b->blob_ptrs = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->blob_ptrs);
+		b->blob_bufs = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->blob_bufs);
+		b->shas = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->shas);
+		if (!b->blobs || !b->blob_ptrs || !b->blob_bufs || !b->shas) {
+			edu_wire_item_free(it);
+			return false;
+		}
+	}
+	for (j = 0; j < it->n_attachments; j++) {
+		const ProtobufCBinaryData *sha = &it->attachments[j]->sha256;
+		uint8_t *data = NULL;
+		size_t len = 0;
+		if (sha->len != 32 || batch_has_blob(b, sha->data))
+			continue;
+		if (b->nb >= EDU_WIRE_BLOBS_MAX) {
+			fits = false;
+			break;
+		}
+		if (edu_store_blob_get(rd, sha->data, &data, &len) != EDU_OK)
+			continue; /* not here: the parent will say MISSING_BLOB if it lacks it too */
+		edunet__wire__blob__init(&b->blobs[b->nb]);
+		memcpy(b->shas[b->nb], sha->data, 32);
+		b->blobs[b->nb].sha256.data = b->shas[b->nb];
+		b->blobs[b->nb].sha256.len = 32;
+		b->blobs[b->nb].data.data = data;
+		b->blobs[b->nb].data.len = len;
+		b->blob_ptrs[b->nb] = &b->blobs[b->nb];
+		b->blob_bufs[b->nb] = data;
+		b->nb++;
+		b->bytes += len;
+	}
+	edu_wire_item_free(it);
+	return fits;
+}
+
+/* Reads the next batch after `after`: records in log order, exactly as
+ * stored (nothing decoded but the few fields edu_item_peek reads), each
+ * followed by the blobs its attachments need, cut before a record whose
+ * blobs would push the batch past EDU_WIRE_BATCH_BYTES (a first record
+ * always goes). b's records point into u->lb until the next read. */
 static edu_err batch_build(edu_uplink *u, uint64_t after, batch *b)
 {
 	edu_store_rd *rd = NULL;
-	edu_log_entry *e = NULL;
-	size_t n = 0, i, j;
+	size_t n, i;
 	edu_err rv;
 
 	memset(b, 0, sizeof *b);
 	if ((rv = edu_store_read_begin(u->store, &rd)) != EDU_OK)
 		return rv;
-	rv = edu_store_log_read(rd, after, EDU_WIRE_BATCH_RECORDS, EDU_WIRE_BATCH_BYTES, &e, &n);
+	rv = edu_store_log_read(rd, after, EDU_WIRE_BATCH_RECORDS, EDU_WIRE_BATCH_BYTES, &u->lb);
+	n = u->lb.n;
 	if (rv != EDU_OK || n == 0)
 		goto out;
 	b->recs = calloc(n, sizeof *b->recs);
-	b->rec_bufs = calloc(n, sizeof *b->rec_bufs);
-	b->blobs = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->blobs);
-	b->blob_ptrs = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->blob_ptrs);
-	b->blob_bufs = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->blob_bufs);
-	b->shas = calloc(EDU_WIRE_BLOBS_MAX, sizeof *b->shas);
 	b->certs = calloc(n, sizeof *b->certs);
 	b->cert_bufs = calloc(n, sizeof *b->cert_bufs);
 	b->origins = calloc(n, sizeof *b->origins);
-	if (!b->recs || !b->rec_bufs || !b->blobs || !b->blob_ptrs || !b->blob_bufs || !b->shas || !b->certs ||
-	    !b->cert_bufs || !b->origins) {
+	if (!b->recs || !b->certs || !b->cert_bufs || !b->origins) {
 		rv = EDU_ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		Edunet__Item *it;
-		uint8_t *enc = NULL;
-		size_t enc_len = 0, nb0 = b->nb, bytes0 = b->bytes;
+		const edu_log_entry *e = &u->lb.e[i];
+		size_t nb0 = b->nb, bytes0 = b->bytes;
 		bool cut = false;
 
-		if ((rv = edu_record_encode(&e[i].rec, &enc, &enc_len)) != EDU_OK)
-			goto out;
-		b->bytes += enc_len;
-		it = edu_wire_item_unpack(e[i].rec.item, e[i].rec.item_len);
-		if (it && u->id && edu_unit_id_valid(it->unit))
-			batch_add_cert(u, rd, b, it->unit);
-		if (it) {
-			for (j = 0; j < it->n_attachments && !cut; j++) {
-				const ProtobufCBinaryData *sha = &it->attachments[j]->sha256;
-				uint8_t *data = NULL;
-				size_t len = 0;
-				if (sha->len != 32 || batch_has_blob(b, sha->data))
-					continue;
-				if (b->nb >= EDU_WIRE_BLOBS_MAX) {
-					cut = true;
-					break;
-				}
-				if (edu_store_blob_get(rd, sha->data, &data, &len) != EDU_OK)
-					continue; /* not here: the parent will say MISSING_BLOB if it lacks it too */
-				edunet__wire__blob__init(&b->blobs[b->nb]);
-				memcpy(b->shas[b->nb], sha->data, 32);
-				b->blobs[b->nb].sha256.data = b->shas[b->nb];
-				b->blobs[b->nb].sha256.len = 32;
-				b->blobs[b->nb].data.data = data;
-				b->blobs[b->nb].data.len = len;
-				b->blob_ptrs[b->nb] = &b->blobs[b->nb];
-				b->blob_bufs[b->nb] = data;
-				b->nb++;
-				b->bytes += len;
-			}
-			edu_wire_item_free(it);
-		}
+		b->bytes += e->record_len;
+		if (u->id && edu_unit_id_valid(e->head.unit))
+			batch_add_cert(u, rd, b, e->head.unit);
+		if (e->head.n_attachments > 0)
+			cut = !batch_add_blobs(rd, b, e->rec.item, e->rec.item_len);
 		if (i > 0 && (cut || b->bytes > EDU_WIRE_BATCH_BYTES)) {
 			/* leave this record (and the blobs just read for it) to the next batch */
 			while (b->nb > nb0)
 				free(b->blob_bufs[--b->nb]);
 			b->bytes = bytes0;
-			free(enc);
 			break;
 		}
-		b->recs[b->n].data = enc;
-		b->recs[b->n].len = enc_len;
-		b->rec_bufs[b->n] = enc;
+		b->recs[b->n].data = (uint8_t *)e->record;
+		b->recs[b->n].len = e->record_len;
 		b->n++;
-		b->upto = e[i].log_seq;
+		b->upto = e->log_seq;
 	}
 	rv = EDU_OK;
 out:
-	edu_store_log_free(e, n);
 	edu_store_read_end(rd);
 	if (rv != EDU_OK)
 		batch_clear(b);
 	return rv;
 }
 
-/* Records the parent's ack durably: position and log trim in one commit. */
-static edu_err record_ack(edu_uplink *u, uint64_t upto, size_t n)
+static void ack_done(edu_store_batch *b, edu_err rv, void *arg)
+{
+	(void)arg;
+	if (rv != EDU_OK) /* the parent has the batch; re-sending it after a restart is harmless */
+		edu_log(LOG_ERR, "uplink: storing an ack failed: %s", edu_strerror(rv));
+	edu_store_batch_free(b);
+}
+
+/* Takes the parent's ack: at once in memory; on disk (position and log trim,
+ * one commit) without waiting, so the next batches go on meanwhile. */
+static edu_err record_ack(edu_uplink *u, uint64_t upto)
 {
 	edu_store_batch *sb = NULL;
 	char val[24];
@@ -566,16 +613,16 @@ static edu_err record_ack(edu_uplink *u, uint64_t upto, size_t n)
 		return rv;
 	if ((rv = edu_store_batch_put_meta(sb, META_ACKED, val, (size_t)len)) != EDU_OK ||
 	    (rv = edu_store_batch_trim_log(sb, upto)) != EDU_OK ||
-	    (rv = edu_store_commit(u->store, sb)) != EDU_OK)
-		goto out;
+	    (rv = edu_store_submit(u->store, sb, ack_done, NULL)) != EDU_OK) {
+		edu_store_batch_free(sb);
+		return rv;
+	}
 	pthread_mutex_lock(&u->mu);
 	u->acked = upto;
 	u->last_ack_ms = edu_time_now_ms();
 	pthread_mutex_unlock(&u->mu);
 	refresh_backlog(u); /* O(1) in the store: keeps oldest_unacked_ms current */
-out:
-	edu_store_batch_free(sb);
-	return rv;
+	return EDU_OK;
 }
 
 static void log_rejects(edu_uplink *u, const Edunet__Wire__PushAck *a)
@@ -587,93 +634,179 @@ static void log_rejects(edu_uplink *u, const Edunet__Wire__PushAck *a)
 		    a->rejects[i]->result);
 }
 
+/* Sends the next batch after *sent on a free flight slot and starts waiting
+ * for its reply (not waited for here). EDU_ENOENT when the log has nothing
+ * after *sent. */
+static edu_err push_send(edu_uplink *u, uint64_t *sent, bool restart)
+{
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT;
+	Edunet__Wire__Push push = EDUNET__WIRE__PUSH__INIT;
+	struct flight *f = &u->fl[(u->fl_head + u->fl_n) % PUSH_WINDOW];
+	nng_msg *m = NULL;
+	batch b;
+	edu_err rv;
+	int r;
+
+	if ((rv = batch_build(u, *sent, &b)) != EDU_OK) {
+		edu_log(LOG_ERR, "uplink: reading the change log failed: %s", edu_strerror(rv));
+		return rv;
+	}
+	if (b.n == 0) { /* trimmed or raced */
+		batch_clear(&b);
+		return EDU_ENOENT;
+	}
+	push.upto = b.upto;
+	push.after = *sent;
+	push.restart = restart;
+	push.n_records = b.n;
+	push.records = b.recs;
+	push.n_blobs = b.nb;
+	push.blobs = b.blob_ptrs;
+	push.n_certs = b.ncerts;
+	push.certs = b.certs;
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_PUSH;
+	env.push = &push;
+	rv = edu_wire_to_nng(&env, &m);
+	if (rv != EDU_OK) {
+		edu_log(LOG_ERR, "uplink: encoding a batch after %" PRIu64 " failed: %s", *sent, edu_strerror(rv));
+		batch_clear(&b);
+		return rv;
+	}
+	f->upto = b.upto;
+	f->n = b.n;
+	batch_clear(&b);
+	nng_aio_set_msg(f->aio, m);
+	nng_aio_set_timeout(f->aio, PUSH_TIMEOUT_MS);
+	nng_ctx_send(f->ctx, f->aio);
+	nng_aio_wait(f->aio);
+	if ((r = nng_aio_result(f->aio)) != 0) {
+		nng_msg_free(nng_aio_get_msg(f->aio));
+		nng_aio_set_msg(f->aio, NULL);
+		return edu_err_from_nng(r);
+	}
+	nng_aio_set_timeout(f->aio, PUSH_TIMEOUT_MS);
+	nng_ctx_recv(f->ctx, f->aio);
+	u->fl_n++;
+	*sent = f->upto;
+	return EDU_OK;
+}
+
+/* Waits for the oldest batch in flight and takes its ack. On EDU_OK the
+ * batch left the window; on an error the caller ends the run. */
+static edu_err push_complete(edu_uplink *u, int *code)
+{
+	struct flight *f = &u->fl[u->fl_head];
+	edu_wire_msg *reply = NULL;
+	edu_err rv = reply_of(u, f->aio, &reply, NULL, code);
+	if (rv != EDU_OK)
+		return rv;
+	if (reply->body_case != EDUNET__WIRE__ENVELOPE__BODY_PUSH_ACK || reply->push_ack->acked != f->upto) {
+		edu_log(LOG_WARNING, "uplink: parent answered a push up to %" PRIu64 " with message %d", f->upto,
+		    (int)reply->body_case);
+		edu_wire_free(reply);
+		return EDU_EPROTO;
+	}
+	log_rejects(u, reply->push_ack);
+	edu_wire_free(reply);
+	u->fl_head = (u->fl_head + 1) % PUSH_WINDOW;
+	u->fl_n--;
+	if ((rv = record_ack(u, f->upto)) != EDU_OK)
+		edu_log(LOG_ERR, "uplink: storing ack %" PRIu64 " failed: %s", f->upto, edu_strerror(rv));
+	return EDU_OK; /* the parent has it either way */
+}
+
+/* Ends the run: abandons every batch in flight (their replies, if any come,
+ * are dropped by nng: a context takes only the reply to its last request). */
+static void push_abort(edu_uplink *u)
+{
+	while (u->fl_n > 0) {
+		struct flight *f = &u->fl[u->fl_head];
+		nng_aio_cancel(f->aio);
+		nng_aio_wait(f->aio);
+		nng_msg_free(nng_aio_get_msg(f->aio));
+		nng_aio_set_msg(f->aio, NULL);
+		u->fl_head = (u->fl_head + 1) % PUSH_WINDOW;
+		u->fl_n--;
+	}
+	u->fl_head = 0;
+}
+
 static void *push_main(void *arg)
 {
 	edu_uplink *u = arg;
+	pthread_setname_np(pthread_self(), "edu-push");
 	int64_t backoff = RETRY_MIN_MS;
+	uint64_t sent;        /* where the batches sent in this run end */
+	bool restart = true;  /* the next batch starts a run (from acked) */
 
+	pthread_mutex_lock(&u->mu);
+	sent = u->acked;
+	pthread_mutex_unlock(&u->mu);
 	while (!stopping(u)) {
-		edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL;
-		Edunet__Wire__Push push = EDUNET__WIRE__PUSH__INIT;
-		nng_msg *m = NULL;
-		uint64_t acked;
-		batch b;
 		int code = 0;
 		edu_err rv;
 
-		pthread_mutex_lock(&u->mu);
-		acked = u->acked;
-		pthread_mutex_unlock(&u->mu);
-		if (edu_store_log_head(u->store) <= acked) {
+		if (u->fl_n < PUSH_WINDOW && edu_store_log_head(u->store) > sent) {
+			if (u->fl_n == 0 && (rv = ensure_hello(u, u->push_ctx, u->push_aio)) != EDU_OK) {
+				if (rv == EDU_ECLOSED)
+					break;
+				set_state(u, ST_OFFLINE, edu_strerror(rv));
+				goto retry;
+			}
+			rv = push_send(u, &sent, restart);
+			if (rv == EDU_ENOENT && u->fl_n == 0)
+				continue;
+			if (rv == EDU_OK) {
+				restart = false;
+				continue; /* fill the window */
+			}
+			if (rv != EDU_ENOENT) {
+				if (rv == EDU_ECLOSED)
+					break;
+				set_state(u, ST_OFFLINE, edu_strerror(rv));
+				goto end_run;
+			}
+		}
+		if (u->fl_n == 0) {
 			pthread_mutex_lock(&u->mu);
 			u->backlog = 0;
 			u->oldest_ms = 0;
 			pthread_mutex_unlock(&u->mu);
 			/* woken by the next commit; the timeout only lets stop be seen */
-			edu_store_log_wait(u->store, acked, 250);
+			edu_store_log_wait(u->store, sent, 250);
 			continue;
 		}
-		if ((rv = ensure_hello(u, u->push_ctx, u->push_aio)) != EDU_OK) {
-			if (rv == EDU_ECLOSED)
-				break;
-			set_state(u, ST_OFFLINE, edu_strerror(rv));
-			goto retry;
-		}
-		if ((rv = batch_build(u, acked, &b)) != EDU_OK) {
-			edu_log(LOG_ERR, "uplink: reading the change log failed: %s", edu_strerror(rv));
-			goto retry;
-		}
-		if (b.n == 0) { /* trimmed or raced: read again */
-			batch_clear(&b);
+		rv = push_complete(u, &code);
+		if (rv == EDU_OK) {
+			set_state(u, ST_ONLINE, NULL);
+			backoff = RETRY_MIN_MS;
 			continue;
 		}
-		push.upto = b.upto;
-		push.n_records = b.n;
-		push.records = b.recs;
-		push.n_blobs = b.nb;
-		push.blobs = b.blob_ptrs;
-		push.n_certs = b.ncerts;
-		push.certs = b.certs;
-		env.body_case = EDUNET__WIRE__ENVELOPE__BODY_PUSH;
-		env.push = &push;
-		rv = edu_wire_to_nng(&env, &m);
-		batch_clear(&b);
-		if (rv != EDU_OK) {
-			edu_log(LOG_ERR, "uplink: encoding a batch after %" PRIu64 " failed: %s", acked, edu_strerror(rv));
-			goto retry;
+		if (rv == EDU_ECLOSED)
+			break;
+		if (code == EDUNET__WIRE__ERROR__CODE__NOT_BOUND) {
+			forget_hello(u);
+			push_abort(u);
+			pthread_mutex_lock(&u->mu);
+			sent = u->acked;
+			pthread_mutex_unlock(&u->mu);
+			restart = true;
+			continue; /* say Hello, then resend at once */
 		}
-		rv = exchange(u, u->push_ctx, u->push_aio, m, PUSH_TIMEOUT_MS, &reply, NULL, &code);
-		if (rv != EDU_OK) {
-			if (rv == EDU_ECLOSED)
-				break;
-			if (code == EDUNET__WIRE__ERROR__CODE__NOT_BOUND) {
-				forget_hello(u);
-				continue; /* say Hello, then resend at once */
-			}
+		if (rv != EDU_EAGAIN)
 			set_state(u, ST_OFFLINE, edu_strerror(rv));
-			goto retry;
-		}
-		if (reply->body_case != EDUNET__WIRE__ENVELOPE__BODY_PUSH_ACK || reply->push_ack->acked != push.upto) {
-			edu_log(LOG_WARNING, "uplink: parent answered a push up to %" PRIu64 " with message %d", push.upto,
-			    (int)reply->body_case);
-			edu_wire_free(reply);
-			goto retry;
-		}
-		log_rejects(u, reply->push_ack);
-		edu_wire_free(reply);
-		if ((rv = record_ack(u, push.upto, push.n_records)) != EDU_OK) {
-			/* The parent has the batch; re-sending it after this is harmless. */
-			edu_log(LOG_ERR, "uplink: storing ack %" PRIu64 " failed: %s", push.upto, edu_strerror(rv));
-			goto retry;
-		}
-		set_state(u, ST_ONLINE, NULL);
-		backoff = RETRY_MIN_MS;
-		continue;
+	end_run:
+		push_abort(u);
+		pthread_mutex_lock(&u->mu);
+		sent = u->acked;
+		pthread_mutex_unlock(&u->mu);
+		restart = true;
 	retry:
 		if (wait_ms(u, backoff))
 			break;
 		backoff = backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2;
 	}
+	push_abort(u);
 	return NULL;
 }
 
@@ -698,6 +831,7 @@ static size_t own_status(edu_uplink *u, edu_node_status *out)
 static void *hb_main(void *arg)
 {
 	edu_uplink *u = arg;
+	pthread_setname_np(pthread_self(), "edu-heartbeat");
 	edu_node_status *st = calloc(EDU_WIRE_STATUSES_MAX, sizeof *st);
 	Edunet__Wire__NodeStatus *pb = calloc(EDU_WIRE_STATUSES_MAX, sizeof *pb);
 	Edunet__Wire__NodeStatus **pbp = calloc(EDU_WIRE_STATUSES_MAX, sizeof *pbp);
@@ -831,6 +965,7 @@ static edu_err dir_sync_once(edu_uplink *u, bool *more)
 static void *dir_main(void *arg)
 {
 	edu_uplink *u = arg;
+	pthread_setname_np(pthread_self(), "edu-dirsync");
 	uint64_t gen = 0;
 	int64_t backoff = RETRY_MIN_MS;
 	while (!stopping(u)) {
@@ -935,6 +1070,10 @@ edu_err edu_uplink_start(edu_uplink **out, const edu_uplink_opts *o)
 	NNG_TRY(nng_pipe_notify(u->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, u));
 	NNG_TRY(nng_pipe_notify(u->sock, NNG_PIPE_EV_REM_POST, pipe_cb, u));
 	NNG_TRY(nng_ctx_open(&u->push_ctx, u->sock));
+	for (int i = 0; i < PUSH_WINDOW; i++) {
+		NNG_TRY(nng_ctx_open(&u->fl[i].ctx, u->sock));
+		NNG_TRY(nng_aio_alloc(&u->fl[i].aio, NULL, NULL));
+	}
 	NNG_TRY(nng_ctx_open(&u->hb_ctx, u->sock));
 	NNG_TRY(nng_aio_alloc(&u->push_aio, NULL, NULL));
 	NNG_TRY(nng_aio_alloc(&u->hb_aio, NULL, NULL));
@@ -1012,6 +1151,9 @@ void edu_uplink_stop(edu_uplink *u)
 	}
 	nng_aio_free(u->dir_aio);
 	nng_aio_free(u->push_aio);
+	for (int i = 0; i < PUSH_WINDOW; i++)
+		nng_aio_free(u->fl[i].aio);
+	edu_store_log_batch_free(&u->lb);
 	nng_aio_free(u->hb_aio);
 	free(u->self_unit);
 	free(u->parent_url);
