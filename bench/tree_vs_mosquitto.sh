@@ -45,6 +45,8 @@ tree_load() {
 	local name=$1 conns=$2 batch=$3 base_so base_school t0 t1 own out="$BENCH_DIR/wrk-tree-$1.txt"
 	base_so=$(status_field so-dongthap items_total)
 	base_school=$(status_field thcs-sa-rai items_own)
+	local u c0=() c1=()
+	for u in thcs-sa-rai pgd-tanhong so-dongthap; do c0+=("$(cpu_ticks "$(node_pid "$u")")"); done
 	t0=$(date +%s.%N)
 	EDUNET_TOKEN=$token EDUNET_BATCH=$batch wrk -t2 -c"$conns" -d"$dur" -s "$BENCH_SRC/post.lua" "$school" \
 		>"$out" 2>&1 || { cat "$out" >&2; exit 1; }
@@ -53,6 +55,9 @@ tree_load() {
 	own=$(( $(status_field thcs-sa-rai items_own) - base_school ))
 	t1=$("$PY" "$BENCH_SRC/edubench.py" wait-count "$so" items_total $((base_so + own)) 300) || {
 		echo "bench: the Sở did not receive all $own items within 300 s" >&2; exit 1; }
+	for u in thcs-sa-rai pgd-tanhong so-dongthap; do c1+=("$(cpu_ticks "$(node_pid "$u")")"); done
+	printf -v "CPU_$name" '%s %s %s' "$(cpu_us_per_item $((c1[0] - c0[0])) "$own")" \
+		"$(cpu_us_per_item $((c1[1] - c0[1])) "$own")" "$(cpu_us_per_item $((c1[2] - c0[2])) "$own")"
 	printf -v "OWN_$name" '%s' "$own"
 	printf -v "E2E_$name" '%s' "$(awk -v n="$own" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')"
 	printf -v "SO_$name" '%s' "$(( $(status_field so-dongthap items_total) - base_so ))"
@@ -210,6 +215,10 @@ metric tree_edunet_school_accept_rate "$RATE_batch" items/s
 metric tree_edunet_errors "$ERR_batch" responses
 metric tree_edunet_so_received "$SO_batch" items
 metric tree_edunet_e2e_items_per_s "$E2E_batch" items/s "batch API, school -> phong -> so, until the so has all; target >= 20000"
+read -r cs cp co <<<"$CPU_batch"
+metric tree_edunet_cpu_school_us_per_item "$cs" us "node user+sys CPU / item (HTTP ingest + uplink)"
+metric tree_edunet_cpu_phong_us_per_item "$cp" us "(downlink + store + uplink)"
+metric tree_edunet_cpu_so_us_per_item "$co" us "(downlink + store)"
 metric tree_edunet_single_items "$OWN_single" items "wrk -t2 -c64, one ~1 KiB item per POST"
 metric tree_edunet_single_school_accept_rate "$RATE_single" items/s
 metric tree_edunet_single_errors "$ERR_single" responses

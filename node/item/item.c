@@ -318,12 +318,12 @@ enum { ONE_LINE, MULTI_LINE };
 static edu_err check_str(const char *name, const char *s, size_t max, int unit, int lines,
     char *why, size_t whylen)
 {
-	size_t len = strlen(s);
-	if (!edu_text_utf8_valid(s, len))
-		return fail(why, whylen, EDU_EINVAL, "%s: invalid UTF-8", name);
-	if (edu_text_has_ctl(s, lines == MULTI_LINE))
-		return fail(why, whylen, EDU_EINVAL, "%s: contains control characters", name);
-	size_t n = unit == BYTES ? len : edu_text_chars(s);
+	size_t len = strlen(s), chars = 0;
+	bool ctl = false;
+	if (edu_text_check(s, len, lines == MULTI_LINE, &chars, &ctl) != EDU_OK)
+		return fail(why, whylen, EDU_EINVAL, ctl ? "%s: contains control characters" : "%s: invalid UTF-8",
+		    name);
+	size_t n = unit == BYTES ? len : chars;
 	if (n > max)
 		return fail(why, whylen, EDU_ETOOBIG, "%s: longer than %zu %s", name, max,
 		    unit == BYTES ? "bytes" : "characters");

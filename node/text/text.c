@@ -130,24 +130,92 @@ static inline int32_t seq_cp(const unsigned char *p, size_t n)
 	}
 }
 
+/* Shift DFA for Unicode Table 3-7 (after Per Vognsen): a state is a bit
+ * offset, a multiple of 6, and row[b] holds at that offset the next state for
+ * byte b, so a step is one table load (independent of the state) and one
+ * shift: no branch per byte and a short dependency chain. DFA_ERR is 0, so
+ * every transition left out of a row goes there, and it stays there. */
+enum {
+	DFA_ERR = 0,
+	DFA_ACC = 6,   /* between characters */
+	DFA_C1 = 12,   /* one continuation byte 80-BF to go */
+	DFA_C2 = 18,
+	DFA_C3 = 24,
+	DFA_E0 = 30,   /* after E0: A0-BF, then one more */
+	DFA_ED = 36,   /* after ED: 80-9F (no surrogates), then one more */
+	DFA_F0 = 42,   /* after F0: 90-BF, then two more */
+	DFA_F4 = 48,   /* after F4: 80-8F (up to U+10FFFF), then two more */
+};
+#define T(from, to) ((uint64_t)(to) << (from))
+#define R_ASC T(DFA_ACC, DFA_ACC)
+#define R_CONT T(DFA_C1, DFA_ACC) | T(DFA_C2, DFA_C1) | T(DFA_C3, DFA_C2)
+#define R_80 (R_CONT | T(DFA_ED, DFA_C1) | T(DFA_F4, DFA_C2))
+#define R_90 (R_CONT | T(DFA_ED, DFA_C1) | T(DFA_F0, DFA_C2))
+#define R_A0 (R_CONT | T(DFA_E0, DFA_C1) | T(DFA_F0, DFA_C2))
+#define R_2 T(DFA_ACC, DFA_C1)
+#define R_3 T(DFA_ACC, DFA_C2)
+#define R_4 T(DFA_ACC, DFA_C3)
+#define X4(r) r, r, r, r
+#define X16(r) X4(r), X4(r), X4(r), X4(r)
+static const uint64_t dfa_row[256] = {
+	0 /* NUL */, R_ASC, R_ASC, R_ASC, X4(R_ASC), X4(R_ASC), X4(R_ASC),   /* 00-0F */
+	X16(R_ASC), X16(R_ASC), X16(R_ASC), X16(R_ASC), X16(R_ASC), X16(R_ASC), X16(R_ASC), /* 10-7F */
+	X16(R_80), X16(R_90), X16(R_A0), X16(R_A0),                          /* 80-BF */
+	0, 0, R_2, R_2, X4(R_2), X4(R_2), X4(R_2), X16(R_2),                 /* C0-DF */
+	T(DFA_ACC, DFA_E0), R_3, R_3, R_3, R_3, X4(R_3), X4(R_3),            /* E0-EC */
+	T(DFA_ACC, DFA_ED), R_3, R_3,                                        /* ED-EF */
+	T(DFA_ACC, DFA_F0), R_4, R_4, R_4, T(DFA_ACC, DFA_F4),               /* F0-F4; F5-FF: 0 */
+};
+#undef T
+#undef R_ASC
+#undef R_CONT
+#undef R_80
+#undef R_90
+#undef R_A0
+#undef R_2
+#undef R_3
+#undef R_4
+#undef X4
+#undef X16
+
+/* Runs the DFA over the 8 bytes at b from state st (unmasked). */
+static inline uint64_t dfa8(uint64_t st, const unsigned char *b)
+{
+	for (int k = 0; k < 8; k++)
+		st = dfa_row[b[k]] >> (st & 63);
+	return st;
+}
+
+/* 0x80 in each byte that is a continuation byte (10xxxxxx). */
+static inline uint64_t flag_cont(uint64_t w)
+{
+	return w & ~(w << 1) & W_HIGH;
+}
+
+/* Number of bytes flagged (0x80) in f. */
+static inline size_t count_flags(uint64_t f)
+{
+	return (size_t)(((f >> 7) * W_ONES) >> 56);
+}
+
 bool edu_text_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	uint64_t st = DFA_ACC;
 	size_t i = 0;
-	while (i < len) {
-		size_t avail = len - i;
-		uint64_t f = flag_plain(load_tail(p + i, avail));
-		if (f == 0) {
-			i += avail < 8 ? avail : 8;
+	for (; len - i >= 8; i += 8) {
+		/* Between characters, a word of ASCII without NUL needs no DFA. */
+		if ((st & 63) == DFA_ACC && flag_plain(load64(p + i)) == 0)
 			continue;
-		}
-		i += first_flag(f);
-		size_t n = p[i] ? seq_len(p + i, len - i) : 0;
-		if (n == 0)
-			return false;
-		i += n;
+		st = dfa8(st, p + i);
 	}
-	return true;
+	if (i < len) { /* pad with spaces: they end nothing, so a cut-short sequence fails */
+		unsigned char tail[8];
+		memset(tail, ' ', sizeof tail);
+		memcpy(tail, p + i, len - i);
+		st = dfa8(st, tail);
+	}
+	return (st & 63) == DFA_ACC;
 }
 
 /* Bit c set for each control character c < 0x20 that is allowed. */
@@ -160,36 +228,40 @@ edu_err edu_text_check(const char *s, size_t len, bool allow_newlines, size_t *c
 {
 	const unsigned char *p = (const unsigned char *)s;
 	const uint32_t ok = ctl_allowed(allow_newlines);
+	uint64_t st = DFA_ACC;
 	size_t i = 0, cont = 0;
 	bool bad_ctl = false;
 	if (ctl)
 		*ctl = false;
 	if (s == NULL && len > 0)
 		return EDU_EINVAL;
+	unsigned char tail[8];
 	while (i < len) {
-		size_t avail = len - i;
-		uint64_t f = flag_text(load_tail(p + i, avail));
-		if (f == 0) {
-			i += avail < 8 ? avail : 8;
-			continue;
+		const unsigned char *b = p + i;
+		if (len - i < 8) { /* padded with spaces, as in edu_text_utf8_valid */
+			memset(tail, ' ', sizeof tail);
+			memcpy(tail, b, len - i);
+			b = tail;
 		}
-		i += first_flag(f);
-		unsigned c = p[i];
-		if (c < 0x80) { /* NUL, another C0 control or DEL */
-			if (c == 0)
-				return EDU_EINVAL;
-			/* Keep going: invalid UTF-8 later on takes precedence. */
-			if (c == 0x7F || !((ok >> c) & 1))
-				bad_ctl = true;
-			i++;
-			continue;
-		}
-		size_t n = seq_len(p + i, len - i);
-		if (n == 0)
-			return EDU_EINVAL;
-		cont += n - 1;
-		i += n;
+		uint64_t w = load64(b);
+		i += 8;
+		/* Controls are ASCII, so they are checked apart from the DFA (which
+		 * sends NUL to DFA_ERR); tab and allowed newlines take this branch too. */
+		uint64_t c = flag_ctl(w);
+		if (c != 0)
+			for (int k = 0; k < 8; k++)
+				if ((c >> (8 * k)) & 0x80) {
+					unsigned x = (unsigned)((w >> (8 * k)) & 0xFF);
+					if (x == 0x7F || !((ok >> x) & 1))
+						bad_ctl = true;
+				}
+		if ((st & 63) == DFA_ACC && (w & W_HIGH) == 0 && c == 0)
+			continue; /* ASCII word between characters */
+		cont += count_flags(flag_cont(w));
+		st = dfa8(st, b);
 	}
+	if ((st & 63) != DFA_ACC)
+		return EDU_EINVAL; /* invalid UTF-8 wins over control characters */
 	if (bad_ctl) {
 		if (ctl)
 			*ctl = true;
