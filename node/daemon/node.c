@@ -1,5 +1,6 @@
 /* Node wiring: what starts in which order, who borrows what, and the
  * node's own status. */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -136,6 +137,14 @@ void edu_node_reload(edu_node *n)
 	pthread_mutex_unlock(&n->watch_mu);
 }
 
+/* The node went idle: return the heap memory a burst left free (edunetd
+ * keeps it while busy, see its main) so an idle school stays small. */
+static void give_memory_back(void *arg)
+{
+	(void)arg;
+	malloc_trim(0);
+}
+
 static void *watch_main(void *arg)
 {
 	edu_node *n = arg;
@@ -219,6 +228,7 @@ edu_err edu_node_start(edu_node **out, const edu_conf *c, const char *version, c
 
 	edu_store_opts so = {
 		.dir = c->data_dir, .map_size = c->map_size, .map_max = c->map_max, .self_unit = c->id,
+		.idle_fn = give_memory_back,
 	};
 	if ((rv = edu_store_open(&n->store, &so)) != EDU_OK) {
 		snprintf(why, whylen, "cannot open the store in %s: %s", c->data_dir, edu_strerror(rv));

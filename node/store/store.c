@@ -1172,6 +1172,11 @@ static void writer_wait(edu_store *s, uint64_t *seen, bool *mapped)
 		} else if (*mapped) {
 			release_map(s);
 			*mapped = false;
+			if (s->idle_fn) {
+				pthread_mutex_unlock(&s->mu); /* the hook must not hold up submitters */
+				s->idle_fn(s->idle_arg);
+				pthread_mutex_lock(&s->mu);
+			}
 		}
 	}
 }
@@ -1436,6 +1441,8 @@ edu_err edu_store_open(edu_store **out, const edu_store_opts *o)
 		return EDU_ENOMEM;
 	if (o->self_unit)
 		snprintf(s->self_unit, sizeof s->self_unit, "%s", o->self_unit);
+	s->idle_fn = o->idle_fn;
+	s->idle_arg = o->idle_arg;
 
 	s->map_max = o->map_max - o->map_max % STORE_PAGE;
 	if (o->map_max != 0 && s->map_max < STORE_MAP_MIN)

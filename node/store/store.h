@@ -26,6 +26,11 @@ typedef struct edu_store_opts {
 	uint64_t map_size;   /* initial map size, bytes (0: 64 MiB) */
 	uint64_t map_max;    /* the map never grows past this (0: no limit but the disk) */
 	const char *self_unit; /* this node's unit id: items_own counts it */
+	/* Called on the writer thread when the store has gone a whole idle
+	 * period (about a second) unused, after it gave its mapped pages back:
+	 * a hook for the process to give memory back too. NULL: none. */
+	void (*idle_fn)(void *arg);
+	void *idle_arg;
 } edu_store_opts;
 
 edu_err edu_store_open(edu_store **out, const edu_store_opts *o);

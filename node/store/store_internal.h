@@ -78,6 +78,8 @@ struct edu_store {
 	MDB_dbi db[DB_COUNT];
 	char self_unit[EDU_UNIT_ID_MAX + 1];
 	uint64_t map_max;   /* 0: unbounded */
+	void (*idle_fn)(void *arg);
+	void *idle_arg;
 	uint64_t map_size;  /* writer thread only (after open) */
 
 	pthread_mutex_t mu;      /* queue, closing, and the waiters' condvars */
