@@ -1232,6 +1232,21 @@ edu_err edu_dir_sync_apply(edu_dir *d, const Edunet__Wire__DirSyncAck *ack, uint
 	bool q;
 	pthread_mutex_lock(&d->mu);
 	d->queued = false;
+	if (n_sent == 0 && ack->n_directives == 0) {
+		/* Nothing to trim or accept (the usual answer to an idle node's
+		 * poll): a commit that rewrites the same cursor would cost every
+		 * node a disk sync per heartbeat. */
+		MDB_txn *t = NULL;
+		uint64_t cur = UINT64_MAX;
+		if (mdb_txn_begin(d->env, NULL, MDB_RDONLY, &t) == 0) {
+			cur = dir_meta_u64(t, d, META_CURSOR);
+			mdb_txn_abort(t);
+		}
+		if (cur == ack->down_cursor) {
+			pthread_mutex_unlock(&d->mu);
+			return EDU_OK;
+		}
+	}
 	rv = dir_write(d, apply_txn, &a);
 	q = d->queued;
 	pthread_mutex_unlock(&d->mu);

@@ -1301,7 +1301,8 @@ uint64_t edu_store_log_wait(edu_store *s, uint64_t after, int timeout_ms)
 	}
 	pthread_mutex_lock(&s->mu);
 	s->log_waiters++;
-	while (atomic_load(&s->log_head) <= after && !s->closing && timeout_ms != 0) {
+	uint64_t wakes = s->log_wakes;
+	while (atomic_load(&s->log_head) <= after && !s->closing && timeout_ms != 0 && s->log_wakes == wakes) {
 		int e = timeout_ms < 0 ? pthread_cond_wait(&s->log_cv, &s->mu)
 		                       : pthread_cond_timedwait(&s->log_cv, &s->mu, &dl);
 		if (e == ETIMEDOUT)
@@ -1312,6 +1313,14 @@ uint64_t edu_store_log_wait(edu_store *s, uint64_t after, int timeout_ms)
 		pthread_cond_broadcast(&s->log_cv); /* close waits for us to leave */
 	pthread_mutex_unlock(&s->mu);
 	return head;
+}
+
+void edu_store_log_wake(edu_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->log_wakes++;
+	pthread_cond_broadcast(&s->log_cv);
+	pthread_mutex_unlock(&s->mu);
 }
 
 /* ---- open / close ------------------------------------------------------------ */

@@ -99,6 +99,8 @@ uint64_t edu_store_log_head(edu_store *s); /* highest committed log seq, 0 if no
 /* Blocks until log head > after or timeout_ms passes (or the store closes);
  * returns the head. Woken by commits, not by polling. */
 uint64_t edu_store_log_wait(edu_store *s, uint64_t after, int timeout_ms);
+/* Makes every thread inside edu_store_log_wait return now (to see a stop). */
+void edu_store_log_wake(edu_store *s);
 
 typedef struct edu_log_entry {
 	uint64_t log_seq;

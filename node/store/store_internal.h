@@ -88,6 +88,7 @@ struct edu_store {
 	edu_store_batch *q_head, *q_tail;
 	bool closing;
 	int log_waiters; /* threads inside edu_store_log_wait; close waits for 0 */
+	uint64_t log_wakes; /* bumped by edu_store_log_wake: every waiter returns */
 
 	/* Readers hold it shared for the life of an edu_store_rd; the writer takes
 	 * it exclusive only around mdb_env_set_mapsize, which LMDB allows only

@@ -772,8 +772,9 @@ static void *push_main(void *arg)
 			u->backlog = 0;
 			u->oldest_ms = 0;
 			pthread_mutex_unlock(&u->mu);
-			/* woken by the next commit; the timeout only lets stop be seen */
-			edu_store_log_wait(u->store, sent, 250);
+			/* woken by the next commit or by edu_uplink_stop; the timeout
+			 * covers a stop that came just before this wait began */
+			edu_store_log_wait(u->store, sent, 1000);
 			continue;
 		}
 		rv = push_complete(u, &code);
@@ -1135,6 +1136,7 @@ void edu_uplink_stop(edu_uplink *u)
 	u->stopping = true;
 	pthread_cond_broadcast(&u->cv);
 	pthread_mutex_unlock(&u->mu);
+	edu_store_log_wake(u->store);
 	/* Stop redialing first, then close the socket: that completes every
 	 * pending aio with NNG_ECLOSED. */
 	if (u->sock_open) {
