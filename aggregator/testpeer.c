@@ -3,6 +3,19 @@
  *
  *   edunet-testpeer [OPTIONS] URL UNIT hello
  *   edunet-testpeer [OPTIONS] URL UNIT push ORIGIN SEQ [TITLE]
+ *       (one record in a Push of neither `after` nor `restart`: a child
+ *       that sends one batch at a time)
+ *   edunet-testpeer [OPTIONS] URL UNIT pushes ORIGIN GROUP...
+ *       (pipelined pushes, as node/uplink sends them: each GROUP is one or
+ *       more SPECs joined by '+'; a SPEC AFTER:UPTO or AFTER:UPTO:r is one
+ *       Push with after = AFTER (restart with :r), upto = UPTO and the
+ *       records ORIGIN:AFTER+1 .. ORIGIN:UPTO, titled "TITLE SEQ". The
+ *       Pushes of a group are in flight at once, each on its own req
+ *       context, sent in the order written --gap-ms apart; the next group
+ *       goes once every reply came. One line per Push, a group's in the
+ *       order its replies came: "push SPEC: acked (N ms)" or
+ *       "push SPEC: ERROR_CODE_NAME: message (N ms)", N from its send to
+ *       its reply; exit 3 when any was refused)
  *   edunet-testpeer [OPTIONS] URL UNIT garbage
  *   edunet-testpeer [OPTIONS] URL UNIT receipt DIRECTIVE_ID RUNIT acked|reported
  *       (a DirSync carrying one receipt event of RUNIT, signed with
@@ -21,11 +34,13 @@
  *       one byte of the title changed under the original signature; or
  *       signed again with --id's key and certificate, after setting every
  *       target's parent to PARENT when given)
- *   edunet-testpeer [--id PREFIX] parent LISTEN_URL SECONDS FILE...
+ *   edunet-testpeer [--id PREFIX] [--self UNIT] parent LISTEN_URL SECONDS FILE...
  *       (a fake PARENT for SECONDS: binds any child with the Hello/Auth
- *       handshake as --id's unit, acks pushes and heartbeats, and answers
- *       every DirSync from cursor 0 with the SignedDirectives in FILE...,
- *       verbatim; prints one line per request)
+ *       handshake as --id's unit (else as --self, default pgd-fake), acks
+ *       pushes and heartbeats, and answers every DirSync from cursor 0 with
+ *       the SignedDirectives in FILE..., verbatim; prints one line per
+ *       request but heartbeats, a Push as "push after A upto B[ restart]:
+ *       N record(s): ORIGIN:SEQ ...", its records in their order)
  *
  * UNIT is what the Hello claims. Options (files from `edunetctl ca issue`;
  * PREFIX is DIR/UNIT, the CA certificate is DIR/ca.crt):
@@ -38,6 +53,11 @@
  *   --tamper            change one byte of the title after signing
  *   --unsigned          push without a signature
  *   --version N         the item's version (default 1)
+ *   --title TITLE       the pushed items' title (default "Tin thử nghiệm")
+ *   --time T            the items' published and updated time, Unix seconds
+ *                       (default now; fix it to send the same bytes again)
+ *   --gap-ms N          pushes: wait N ms between the sends of a group
+ *   --self UNIT         parent: the unit it says it is without --id
  *   --bad-auth          answer the challenge with a wrong signature
  *   --no-hello          push without saying Hello first
  *
@@ -54,6 +74,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include <nng/supplemental/tls/tls.h>
+#include <nng/supplemental/util/platform.h>
 #include <sodium.h>
 
 #include "directive.pb-c.h"
@@ -64,8 +85,11 @@
 
 typedef struct opts {
 	const char *id, *origin_id;
+	const char *title, *self;
 	bool forge, tamper, unsigned_, bad_auth, no_hello;
 	uint64_t version;
+	int64_t when; /* published and updated; 0: now */
+	int gap_ms;
 	edu_pki_id *link, *origin;
 } opts;
 
@@ -177,22 +201,20 @@ static int hello(nng_socket s, const char *unit, const opts *o)
 	return 0;
 }
 
-static int push(nng_socket s, const char *origin, uint64_t seq, const char *title, const opts *o)
+/* One record of ORIGIN:SEQ (a news item of version --version), encoded into
+ * *enc (the caller frees it): signed by --origin-id unless --unsigned (by
+ * --id under --forge), one title byte changed after signing under --tamper. */
+static int make_record(const char *origin, uint64_t seq, const char *title, const opts *o, uint8_t **enc,
+    size_t *enc_len)
 {
-	ProtobufCBinaryData cert;
 	const edu_pki_id *signer = o->forge ? o->link : o->origin;
-	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL;
-	Edunet__Wire__Push p = EDUNET__WIRE__PUSH__INIT;
-	ProtobufCBinaryData rec;
 	edu_item *it = edu_item_new();
 	edu_record r;
-	uint8_t *enc = NULL;
-	size_t enc_len = 0;
-	nng_msg *m;
 	char why[200];
 	int rc = 1;
 
 	memset(&r, 0, sizeof r);
+	*enc = NULL;
 	if (!it)
 		return 1;
 	free(it->unit);
@@ -202,10 +224,10 @@ static int push(nng_socket s, const char *origin, uint64_t seq, const char *titl
 	it->kind = EDU_KIND_NEWS;
 	free(it->title);
 	it->title = strdup(title);
-	it->published = it->updated = (int64_t)time(NULL);
+	it->published = it->updated = o->when ? o->when : (int64_t)time(NULL);
 	it->tz_offset_min = 420;
 	if (edu_item_validate(it, why, sizeof why) != EDU_OK) {
-		printf("item invalid: %s\n", why);
+		printf("item %s:%llu invalid: %s\n", origin, (unsigned long long)seq, why);
 		goto out;
 	}
 	if (edu_item_encode(it, &r.item, &r.item_len) != EDU_OK)
@@ -223,18 +245,41 @@ static int push(nng_socket s, const char *origin, uint64_t seq, const char *titl
 				break;
 			}
 	}
-	if (edu_record_encode(&r, &enc, &enc_len) != EDU_OK)
+	if (edu_record_encode(&r, enc, enc_len) == EDU_OK)
+		rc = 0;
+out:
+	edu_record_clear(&r);
+	edu_item_free(it);
+	return rc;
+}
+
+/* The origin certificate a Push carries (Push.certs): 1 when there is one. */
+static size_t origin_cert(const opts *o, ProtobufCBinaryData *cert)
+{
+	const uint8_t *der;
+	size_t dl;
+	if (!o->origin || edu_pki_id_cert_der(o->origin, &der, &dl) != EDU_OK)
+		return 0;
+	cert->data = (uint8_t *)der;
+	cert->len = dl;
+	return 1;
+}
+
+static int push(nng_socket s, const char *origin, uint64_t seq, const char *title, const opts *o)
+{
+	ProtobufCBinaryData cert;
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT, *reply = NULL;
+	Edunet__Wire__Push p = EDUNET__WIRE__PUSH__INIT;
+	ProtobufCBinaryData rec;
+	uint8_t *enc = NULL;
+	size_t enc_len = 0;
+	nng_msg *m;
+	int rc = 1;
+
+	if (make_record(origin, seq, title, o, &enc, &enc_len) != 0)
 		goto out;
-	if (o->origin) {
-		const uint8_t *der;
-		size_t dl;
-		if (edu_pki_id_cert_der(o->origin, &der, &dl) != EDU_OK)
-			goto out;
-		cert.data = (uint8_t *)der;
-		cert.len = dl;
-		p.n_certs = 1;
-		p.certs = &cert;
-	}
+	p.n_certs = origin_cert(o, &cert);
+	p.certs = &cert;
 	rec.data = enc;
 	rec.len = enc_len;
 	p.upto = 1;
@@ -263,8 +308,223 @@ static int push(nng_socket s, const char *origin, uint64_t seq, const char *titl
 	edu_wire_free(reply);
 out:
 	free(enc);
-	edu_record_clear(&r);
-	edu_item_free(it);
+	return rc;
+}
+
+/* ---- pipelined pushes (Push.after / restart) ---- */
+
+#define PUSHES_MAX 16        /* Pushes on one command line */
+#define PUSH_SPAN_MAX EDU_WIRE_BATCH_RECORDS /* records in one Push */
+#define PUSH_REPLY_MS 40000  /* longer than the parent keeps a batch waiting for its predecessor */
+#define GAP_MAX_MS 10000
+
+/* One Push of `pushes`, on its own req context (as node/uplink sends them). */
+typedef struct flight {
+	const char *spec;
+	uint64_t after, upto;
+	bool restart;
+	nng_ctx ctx;
+	bool ctx_open;
+	nng_aio *aio;
+	bool receiving;           /* the aio callback stamps done_ms only then */
+	nng_time sent_ms, done_ms;
+	int rc;
+	char line[600];
+} flight;
+
+/* "AFTER:UPTO" or "AFTER:UPTO:r" (restart) */
+static bool spec_parse(const char *spec, flight *f)
+{
+	char *end;
+	const char *p = spec;
+	memset(f, 0, sizeof *f);
+	f->spec = spec;
+	errno = 0;
+	f->after = strtoull(p, &end, 10);
+	if (end == p || *end != ':' || errno)
+		return false;
+	p = end + 1;
+	f->upto = strtoull(p, &end, 10);
+	if (end == p || errno)
+		return false;
+	if (strcmp(end, ":r") == 0)
+		f->restart = true;
+	else if (*end != '\0')
+		return false;
+	return f->upto > f->after && f->upto - f->after <= PUSH_SPAN_MAX;
+}
+
+static void flight_cb(void *arg)
+{
+	flight *f = arg;
+	if (f->receiving)
+		f->done_ms = nng_clock();
+}
+
+/* Builds the Push of f (records ORIGIN:after+1..upto titled "TITLE SEQ"),
+ * sends it on a new context and starts waiting for the reply. */
+static int flight_send(nng_socket s, flight *f, const char *origin, const char *title, const opts *o)
+{
+	edu_wire_msg env = EDUNET__WIRE__ENVELOPE__INIT;
+	Edunet__Wire__Push p = EDUNET__WIRE__PUSH__INIT;
+	ProtobufCBinaryData cert, *recs = calloc(f->upto - f->after, sizeof *recs);
+	nng_msg *m = NULL;
+	size_t n = 0;
+	int r, rc = 1;
+
+	if (!recs)
+		return 1;
+	for (uint64_t seq = f->after + 1; seq <= f->upto; seq++, n++) {
+		char t[4 * EDU_TITLE_MAX + 32];
+		snprintf(t, sizeof t, "%s %llu", title, (unsigned long long)seq);
+		if (make_record(origin, seq, t, o, &recs[n].data, &recs[n].len) != 0)
+			goto out;
+	}
+	p.n_certs = origin_cert(o, &cert);
+	p.certs = &cert;
+	p.upto = f->upto;
+	p.after = f->after;
+	p.restart = f->restart;
+	p.n_records = n;
+	p.records = recs;
+	env.body_case = EDUNET__WIRE__ENVELOPE__BODY_PUSH;
+	env.push = &p;
+	if (edu_wire_to_nng(&env, &m) != EDU_OK)
+		goto out;
+	if ((r = nng_ctx_open(&f->ctx, s)) != 0 || (r = nng_aio_alloc(&f->aio, flight_cb, f)) != 0) {
+		printf("push %s: %s\n", f->spec, nng_strerror(r));
+		nng_msg_free(m);
+		goto out;
+	}
+	f->ctx_open = true;
+	nng_aio_set_msg(f->aio, m);
+	nng_aio_set_timeout(f->aio, PUSH_REPLY_MS);
+	f->sent_ms = nng_clock();
+	nng_ctx_send(f->ctx, f->aio);
+	nng_aio_wait(f->aio);
+	if ((r = nng_aio_result(f->aio)) != 0) {
+		nng_msg_free(nng_aio_get_msg(f->aio));
+		printf("push %s: send: %s\n", f->spec, nng_strerror(r));
+		rc = 4;
+		goto out;
+	}
+	f->receiving = true;
+	nng_aio_set_timeout(f->aio, PUSH_REPLY_MS);
+	nng_ctx_recv(f->ctx, f->aio);
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(recs[i].data);
+	free(recs);
+	return rc;
+}
+
+/* Waits for f's reply and writes its outcome into f->line and f->rc. */
+static void flight_finish(flight *f)
+{
+	edu_wire_msg *reply = NULL;
+	nng_msg *m;
+	char why[256];
+	size_t len;
+	int r;
+
+	nng_aio_wait(f->aio);
+	len = (size_t)snprintf(f->line, sizeof f->line, "push %s: ", f->spec);
+	if ((r = nng_aio_result(f->aio)) != 0) {
+		snprintf(f->line + len, sizeof f->line - len, "no reply: %s", nng_strerror(r));
+		f->rc = 4;
+		f->done_ms = nng_clock();
+		return;
+	}
+	m = nng_aio_get_msg(f->aio);
+	if (edu_wire_decode(nng_msg_body(m), nng_msg_len(m), &reply, why, sizeof why) != EDU_OK) {
+		nng_msg_free(m);
+		snprintf(f->line + len, sizeof f->line - len, "bad reply: %s", why);
+		f->rc = 1;
+		return;
+	}
+	nng_msg_free(m);
+	if (reply->body_case == EDUNET__WIRE__ENVELOPE__BODY_ERROR) {
+		const ProtobufCEnumValue *v =
+		    protobuf_c_enum_descriptor_get_value(&edunet__wire__error__code__descriptor, reply->error->code);
+		snprintf(f->line + len, sizeof f->line - len, "%s: %s", v ? v->name : "UNKNOWN", reply->error->message);
+		f->rc = 3;
+	} else if (reply->body_case != EDUNET__WIRE__ENVELOPE__BODY_PUSH_ACK) {
+		snprintf(f->line + len, sizeof f->line - len, "unexpected reply %d", (int)reply->body_case);
+		f->rc = 1;
+	} else if (reply->push_ack->acked != f->upto) {
+		snprintf(f->line + len, sizeof f->line - len, "acked %llu, not %llu",
+		    (unsigned long long)reply->push_ack->acked, (unsigned long long)f->upto);
+		f->rc = 1;
+	} else if (reply->push_ack->n_rejects) {
+		snprintf(f->line + len, sizeof f->line - len, "acked with %zu rejects, the first %s: %s",
+		    reply->push_ack->n_rejects, reply->push_ack->rejects[0]->item_id, reply->push_ack->rejects[0]->reason);
+		f->rc = 3;
+	} else {
+		snprintf(f->line + len, sizeof f->line - len, "acked");
+	}
+	edu_wire_free(reply);
+}
+
+static int by_done(const void *x, const void *y)
+{
+	const flight *a = *(flight *const *)x, *b = *(flight *const *)y;
+	return a->done_ms < b->done_ms ? -1 : a->done_ms > b->done_ms;
+}
+
+/* ARGS: groups of SPECs joined by '+'. Groups go one after the other; the
+ * Pushes of a group are all in flight at once, sent in the order written,
+ * gap_ms apart. Prints one line per Push, a group's in the order its
+ * replies came. */
+static int pushes(nng_socket s, const char *origin, char **args, int n_args, int gap_ms, const char *title,
+    const opts *o)
+{
+	flight fl[PUSHES_MAX];
+	int group[PUSHES_MAX]; /* group of fl[i] */
+	int nf = 0, rc = 0;
+
+	for (int g = 0; g < n_args; g++) {
+		char *save = NULL, *tok;
+		for (tok = strtok_r(args[g], "+", &save); tok; tok = strtok_r(NULL, "+", &save)) {
+			if (nf == PUSHES_MAX || !spec_parse(tok, &fl[nf])) {
+				fprintf(stderr, "push spec %s: AFTER:UPTO[:r] with AFTER < UPTO and at most %d records; "
+				    "at most %d pushes\n", tok, PUSH_SPAN_MAX, PUSHES_MAX);
+				return 2;
+			}
+			group[nf++] = g;
+		}
+	}
+	for (int first = 0, end; first < nf; first = end) {
+		flight *order[PUSHES_MAX];
+		for (end = first; end < nf && group[end] == group[first]; end++) {
+			if (end > first && gap_ms > 0)
+				nng_msleep((nng_duration)gap_ms);
+			if ((fl[end].rc = flight_send(s, &fl[end], origin, title, o)) != 0) {
+				snprintf(fl[end].line, sizeof fl[end].line, "push %s: not sent", fl[end].spec);
+				fl[end].sent_ms = fl[end].done_ms = nng_clock();
+			}
+		}
+		for (int i = first; i < end; i++) {
+			if (fl[i].rc == 0)
+				flight_finish(&fl[i]);
+			order[i - first] = &fl[i];
+		}
+		qsort(order, (size_t)(end - first), sizeof *order, by_done);
+		for (int i = 0; i < end - first; i++) {
+			flight *f = order[i];
+			printf("%s (%lld ms)\n", f->line, (long long)(f->done_ms - f->sent_ms));
+			/* the worst outcome wins: other failure, dropped, refused */
+			if (f->rc == 1 || (f->rc == 4 && rc != 1) || (f->rc == 3 && rc == 0))
+				rc = f->rc;
+		}
+		fflush(stdout);
+	}
+	for (int i = 0; i < nf; i++) {
+		if (fl[i].aio)
+			nng_aio_free(fl[i].aio);
+		if (fl[i].ctx_open)
+			nng_ctx_close(fl[i].ctx);
+	}
 	return rc;
 }
 
@@ -285,7 +545,9 @@ static int garbage(nng_socket s)
 static int usage(void)
 {
 	fprintf(stderr, "usage: edunet-testpeer [--id PREFIX] [--origin-id PREFIX] [--forge] [--tamper] [--unsigned]\n"
-	    "           [--version N] [--bad-auth] [--no-hello] URL UNIT hello|push ORIGIN SEQ [TITLE]|garbage\n");
+	    "           [--version N] [--title TITLE] [--time T] [--gap-ms N] [--self UNIT] [--bad-auth] [--no-hello]\n"
+	    "           URL UNIT hello|push ORIGIN SEQ [TITLE]|pushes ORIGIN AFTER:UPTO[:r][+...]...|garbage|...\n"
+	    "       (see the comment at the top of aggregator/testpeer.c)\n");
 	return 2;
 }
 
@@ -559,12 +821,29 @@ static nng_msg *reply_to(edu_wire_msg *env)
 	return m;
 }
 
+/* "push after A upto B[ restart]: N record(s): ORIGIN:SEQ ..." */
+static void print_push(const Edunet__Wire__Push *p)
+{
+	printf("push after %llu upto %llu%s: %zu record(s):", (unsigned long long)p->after, (unsigned long long)p->upto,
+	    p->restart ? " restart" : "", p->n_records);
+	for (size_t i = 0; i < p->n_records; i++) {
+		edu_record_ref ref;
+		edu_item_head h;
+		if (edu_record_view(p->records[i].data, p->records[i].len, &ref) == EDU_OK &&
+		    edu_item_peek(ref.item, ref.item_len, &h))
+			printf(" %s:%llu", h.unit, (unsigned long long)h.seq);
+		else
+			printf(" ?");
+	}
+	printf("\n");
+}
+
 static int fake_parent(const opts *o, const char *url, int seconds, char **files, int n_files)
 {
 	nng_socket s;
 	nng_listener l;
 	ProtobufCBinaryData *recs = calloc((size_t)n_files + 1, sizeof *recs);
-	const char *self = o->link ? edu_pki_id_unit(o->link) : "pgd-fake";
+	const char *self = o->link ? edu_pki_id_unit(o->link) : o->self;
 	const uint8_t *der = NULL;
 	size_t der_len = 0;
 	time_t end = time(NULL) + seconds;
@@ -652,6 +931,7 @@ static int fake_parent(const opts *o, const char *url, int seconds, char **files
 		}
 		case EDUNET__WIRE__ENVELOPE__BODY_PUSH: {
 			Edunet__Wire__PushAck pa = EDUNET__WIRE__PUSH_ACK__INIT;
+			print_push(req->push);
 			pa.acked = req->push->upto;
 			env.body_case = EDUNET__WIRE__ENVELOPE__BODY_PUSH_ACK;
 			env.push_ack = &pa;
@@ -703,7 +983,7 @@ int main(int argc, char **argv)
 {
 	nng_socket s;
 	nng_dialer d;
-	opts o = {.version = 1};
+	opts o = {.version = 1, .title = "Tin thử nghiệm", .self = "pgd-fake"};
 	int rc, i = 1;
 	if (sodium_init() < 0)
 		return 1;
@@ -714,7 +994,17 @@ int main(int argc, char **argv)
 			o.origin_id = argv[++i];
 		else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc)
 			o.version = strtoull(argv[++i], NULL, 10);
-		else if (strcmp(argv[i], "--forge") == 0)
+		else if (strcmp(argv[i], "--title") == 0 && i + 1 < argc)
+			o.title = argv[++i];
+		else if (strcmp(argv[i], "--time") == 0 && i + 1 < argc)
+			o.when = strtoll(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--self") == 0 && i + 1 < argc)
+			o.self = argv[++i];
+		else if (strcmp(argv[i], "--gap-ms") == 0 && i + 1 < argc) {
+			o.gap_ms = atoi(argv[++i]);
+			if (o.gap_ms < 0 || o.gap_ms > GAP_MAX_MS)
+				return usage();
+		} else if (strcmp(argv[i], "--forge") == 0)
 			o.forge = true;
 		else if (strcmp(argv[i], "--tamper") == 0)
 			o.tamper = true;
@@ -787,7 +1077,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "push needs ORIGIN SEQ\n");
 			rc = 2;
 		} else {
-			rc = push(s, argv[4], strtoull(argv[5], NULL, 10), argc > 6 ? argv[6] : "Tin thử nghiệm", &o);
+			rc = push(s, argv[4], strtoull(argv[5], NULL, 10), argc > 6 ? argv[6] : o.title, &o);
+		}
+	} else if (rc == 0 && strcmp(argv[3], "pushes") == 0) {
+		if (argc < 6) {
+			fprintf(stderr, "pushes needs ORIGIN and at least one AFTER:UPTO[:r]\n");
+			rc = 2;
+		} else {
+			rc = pushes(s, argv[4], argv + 5, argc - 5, o.gap_ms, o.title, &o);
 		}
 	} else if (rc == 0 && strcmp(argv[3], "dirsync") == 0) {
 		rc = argc < 5 ? usage() : dirsync(s, argv[4]);

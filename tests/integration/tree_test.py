@@ -2,7 +2,9 @@
 
 Each test writes its own units registry, starts real edunetd processes and
 checks what reaches the Sở: freshness, updates and deletes, exactly-once under
-kill -9, store-and-forward, refusals, isolation, topology and report.
+kill -9, store-and-forward, refusals, isolation, topology and report; and
+(order_*, legacy_push) that a parent commits a child's pipelined pushes in
+the child's log order, with edunet-testpeer as the child.
 """
 import os
 import subprocess
@@ -11,7 +13,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BIN_DIR, check, run, wait_until  # noqa: E402
+from harness import BIN_DIR, Failure, check, free_port, run, wait_until  # noqa: E402
 
 TESTPEER = os.path.join(BIN_DIR, "edunet-testpeer")
 SO = "so-thu"
@@ -313,5 +315,227 @@ def views(c):
     wait_until(lambda: state_of(topology(so), "mn-k2") == "offline", timeout=10, what="mn-k2 offline")
 
 
+# ---- pipelined pushes: the parent commits a child's batches in its log order ----
+# (aggregator/agg.c, "Pipelining"; Push.after/restart in proto/wire.proto). The
+# child is edunet-testpeer's `pushes` mode: a SPEC AFTER:UPTO[:r] is one Push of
+# the records ORIGIN:AFTER+1..UPTO; SPECs joined by '+' are in flight at once.
+
+def pushes(url, unit, *specs, gap_ms=0, origin=None, title=None):
+    """[(spec, outcome, ms)] in the order the replies came, and the exit code."""
+    # a fixed time: the same SPEC sends the same records again (a restart may repeat them)
+    args = [TESTPEER, "--time", "1700000000", "--gap-ms", str(gap_ms)] + (["--title", title] if title else [])
+    args += [url, unit, "pushes", origin or unit] + list(specs)
+    r = subprocess.run(args, capture_output=True, timeout=60)
+    out = r.stdout.decode("utf-8", "replace")
+    got = []
+    for line in out.splitlines():
+        if not line.startswith("push "):
+            continue
+        head, _, rest = line[len("push "):].partition(": ")
+        outcome, _, ms = rest.rpartition(" (")
+        got.append((head, outcome, int(ms.rstrip(" ms)"))))
+    check(got or r.returncode == 0, "pushes %s: exit %d, %s %s" % (specs, r.returncode, out,
+                                                                  r.stderr.decode("utf-8", "replace")))
+    return got, r.returncode, out
+
+
+def outcome(got, spec):
+    for s, o, ms in got:
+        if s == spec:
+            return o, ms
+    raise Failure("no outcome for push %s in %r" % (spec, got))
+
+
+def one_phong(c, phong, schools):
+    """A Sở and one Phòng (no school started); returns (Phòng, its downlink URL)."""
+    n = tree(c, {phong: schools}, start=False)
+    n[SO].start()
+    n[phong].start()
+    return n[phong], "tcp://127.0.0.1:%d" % n[phong].down_port
+
+
+def stored(ph, unit, seqs):
+    return [s for s in seqs if item_at(ph, "%s:%d" % (unit, s)) is not None]
+
+
+def order_gap(c):
+    ph, url = one_phong(c, "pgd-o", ["th-o1"])
+    u = "th-o1"
+    # a run starts with a restart: a continuation of nothing is refused
+    got, rc, out = pushes(url, u, "2:3")
+    check(rc == 3 and outcome(got, "2:3")[0].startswith("OUT_OF_ORDER"), "continuation before any run: %s" % out)
+    check(not stored(ph, u, [3]), "refused batch stored")
+    got, rc, out = pushes(url, u, "0:3:r")
+    check(rc == 0 and outcome(got, "0:3:r")[0] == "acked", "restart 0:3: %s" % out)
+    # a gap (the batch before 5:8 is nowhere): refused soon, nothing of it stored
+    got, rc, out = pushes(url, u, "5:8")
+    o, ms = outcome(got, "5:8")
+    check(rc == 3 and o.startswith("OUT_OF_ORDER"), "batch after a gap: %s" % out)
+    check(ms < 1500, "OUT_OF_ORDER took %d ms (the parent waits 200 ms for a missing predecessor)" % ms)
+    check(stored(ph, u, [1, 2, 3]) == [1, 2, 3], "restart batch stored: %r" % stored(ph, u, [1, 2, 3]))
+    check(not stored(ph, u, [4, 5, 6, 7, 8]), "refused batch stored: %r" % stored(ph, u, range(4, 9)))
+    # the refusal did not move where the child stands: 3:8 continues the run
+    got, rc, out = pushes(url, u, "3:8")
+    check(rc == 0 and outcome(got, "3:8")[0] == "acked", "3:8 after the refusal: %s" % out)
+    check(stored(ph, u, range(1, 9)) == list(range(1, 9)), "1..8 at the Phòng: %r" % stored(ph, u, range(1, 9)))
+    # a repeat of a committed batch is not where the child stands either
+    got, rc, out = pushes(url, u, "5:8")
+    check(rc == 3 and outcome(got, "5:8")[0].startswith("OUT_OF_ORDER"), "replayed 5:8: %s" % out)
+    # and a restart repeating records is taken (a resend after a lost ack)
+    got, rc, out = pushes(url, u, "6:9:r", "9:10")
+    check(rc == 0 and all(o == "acked" for _, o, _ in got) and len(got) == 2, "restart with repeats: %s" % out)
+    check(stored(ph, u, range(1, 11)) == list(range(1, 11)), "1..10 at the Phòng")
+
+
+def fake_parent_of(c, phong, school):
+    """A Phòng whose uplink reaches an edunet-testpeer fake parent (registry:
+    so-fake > phong > school); returns (Phòng, its downlink URL, fake parent Popen)."""
+    root = "so-fake"
+    path = os.path.join(c.dir, "units.csv")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("id,name,type,parent\n%s,Sở giả,so,\n%s,Phòng %s,phong,%s\n%s,Trường %s,th,%s\n" % (
+            root, phong, phong, root, school, school, phong))
+    port = free_port()
+    fake = subprocess.Popen([TESTPEER, "--self", root, "parent", "tcp://127.0.0.1:%d" % port, "20"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    ph = c.node(phong, role="phong", registry=path, parent_port=port, sections={"uplink": {"parent_unit": root}})
+    try:
+        ph.start()
+    except Exception:
+        fake.kill()
+        fake.wait()
+        raise
+    return ph, "tcp://127.0.0.1:%d" % ph.down_port, fake
+
+
+def upward_order(out, unit):
+    """Records of unit in the order the Phòng's own change log holds them, read
+    from the fake parent's lines (batches by upto; repeats after a restart dropped)."""
+    batches = []
+    for line in out.splitlines():
+        if not line.startswith("push after "):
+            continue
+        head, _, recs = line.partition(": ")
+        upto = int(head.split()[4])
+        batches.append((upto, recs.split(":", 1)[1].split() if ":" in recs else []))
+    seen, order = set(), []
+    for _, recs in sorted(batches, key=lambda b: b[0]):
+        for r in recs:
+            if r.startswith(unit + ":") and r not in seen:
+                seen.add(r)
+                order.append(int(r.split(":")[1]))
+    return order
+
+
+def order_swap(c):
+    u = "th-p1"
+    ph, url, fake = fake_parent_of(c, "pgd-p", u)
+    out = ""
+    try:
+        got, rc, txt = pushes(url, u, "0:2:r")
+        check(rc == 0, "restart 0:2: %s" % txt)
+        # the successor first; its predecessor 50 ms later, both in flight at once
+        got, rc, txt = pushes(url, u, "4:6+2:4", gap_ms=50)
+        check(rc == 0 and outcome(got, "4:6")[0] == "acked" and outcome(got, "2:4")[0] == "acked",
+              "swapped pair: %s" % txt)
+        # 2:4 left 50 ms after 4:6: an answer to 4:6 sooner means it did not wait for its predecessor
+        check(outcome(got, "4:6")[1] >= 45, "4:6 answered before its predecessor was sent: %s" % txt)
+        wait_until(lambda: stored(ph, u, range(1, 7)) == list(range(1, 7)), timeout=3, what="1..6 at the Phòng")
+        wait_until(lambda: status(ph)["uplink"]["backlog"] == 0 and status(ph)["uplink"]["state"] == "online",
+                   timeout=5, what="the Phòng's uplink drained to the fake parent")
+    finally:
+        fake.terminate()
+        out = fake.communicate(timeout=10)[0].decode("utf-8", "replace")
+    order = upward_order(out, u)
+    check(order == [1, 2, 3, 4, 5, 6], "the Phòng's change log holds %s:%s (want 1..6 in order); fake parent:\n%s" % (
+        u, order, out))
+    print("order_swap: successor sent first, both acked; the Phòng's log order %s" % order)
+
+
+def order_busy(c):
+    ph, url = one_phong(c, "pgd-q", ["th-q1"])
+    u = "th-q1"
+    # five batches whose predecessors are nowhere: each of the first four holds
+    # one of the child's four slots for the 200 ms the parent waits for its
+    # predecessor, so one of the five (sent within a few ms) finds none free
+    got, rc, txt = pushes(url, u, "10:11+20:21+30:31+40:41+50:51")
+    codes = sorted(o.split(":")[0] for _, o, _ in got)
+    check(rc == 3 and codes == ["BUSY"] + ["OUT_OF_ORDER"] * 4, "five in flight: %s" % txt)
+    busy_ms = [ms for _, o, ms in got if o.startswith("BUSY")][0]
+    check(got[0][1].startswith("BUSY") and busy_ms < 150, "BUSY not answered at once: %s" % txt)
+    check(not stored(ph, u, [11, 21, 31, 41, 51]), "refused batches stored")
+    # the slots are free again: a run of four in flight at once is taken whole
+    got, rc, txt = pushes(url, u, "0:1:r+1:2+2:3+3:4")
+    check(rc == 0 and len(got) == 4, "four in flight after BUSY: %s" % txt)
+    check(stored(ph, u, range(1, 5)) == [1, 2, 3, 4], "1..4 at the Phòng")
+
+
+def legacy_push(c):
+    ph, url = one_phong(c, "pgd-r", ["th-r1"])
+    u = "th-r1"
+    rc, out = peer(url, u, "push", u, "100", "Tin một lần một lô")
+    check(rc == 0 and "acked" in out, "legacy push: %d %s" % (rc, out))
+    check(item_at(ph, u + ":100") is not None, "legacy item stored")
+    # neither after nor restart: taken as it comes, with no run before it
+    got, rc, txt = pushes(url, u, "0:3")
+    check(rc == 0 and outcome(got, "0:3")[0] == "acked", "legacy batch of three: %s" % txt)
+    check(stored(ph, u, [1, 2, 3]) == [1, 2, 3], "legacy batch stored")
+    # and alongside a pipelined run of the same child
+    got, rc, txt = pushes(url, u, "0:4:r+0:5+4:6")
+    check(rc == 0 and len(got) == 3, "legacy beside a run: %s" % txt)
+    check(stored(ph, u, range(1, 7)) == list(range(1, 7)), "1..6 at the Phòng")
+
+
+def order_failed_commit(c):
+    """A commit that fails (the Phòng's map is full) leaves the child with no
+    position: no continuation is taken, from the failed batch nor from the one
+    before it, until a restart (else a later batch could land past a hole)."""
+    u = "th-s1"
+    reg = registry(c, {"pgd-s": [u]})
+    so = c.node(SO, role="so", registry=reg).start()
+    ph = c.node("pgd-s", role="phong", registry=reg, parent_port=so.down_port,
+                sections={"node": {"map_size_mb": "1", "map_max_mb": "1"}}).start()
+    url = "tcp://127.0.0.1:%d" % ph.down_port
+    title = ("Thông báo rất dài về lịch học của trường " * 8)[:290]
+
+    def big(*specs):
+        return pushes(url, u, *specs, title=title)
+    got, rc, txt = big("0:1:r")
+    check(rc == 0, "restart 0:1: %s" % txt)
+    good, failed = 1, None
+    for k in range(8):  # 512 records of ~600 bytes each: the 1 MiB map is full within a few
+        spec = "%d:%d" % (good, good + 512)
+        got, rc, txt = big(spec)
+        o = outcome(got, spec)[0]
+        if o == "acked":
+            good += 512
+            continue
+        check(o.startswith("INTERNAL"), "a batch into a full map: %s" % txt)
+        failed = good + 512
+        break
+    check(failed, "the map never filled after %d records" % good)
+    check(not stored(ph, u, [good + 1, failed]), "records of the failed batch stored")
+    # a small continuation of the failed batch would fit, but must not be taken
+    got, rc, txt = pushes(url, u, "%d:%d" % (failed, failed + 1))
+    check(rc == 3 and got[0][1].startswith("OUT_OF_ORDER"), "continuation of a failed batch: %s" % txt)
+    check(not stored(ph, u, [failed + 1]), "a record past the hole stored")
+    # nor one from the last committed batch: the child must restart its run
+    got, rc, txt = pushes(url, u, "%d:%d" % (good, good + 1))
+    check(rc == 3 and got[0][1].startswith("OUT_OF_ORDER"), "non-restart after a failed commit: %s" % txt)
+    check(not stored(ph, u, [good + 1]), "a non-restart batch after a failed commit stored")
+    # a restart (repeating a stored record: it needs no room) puts the child
+    # back where it stands, so the next batch is its continuation again (room
+    # or not: the map is nearly full)
+    got, rc, txt = big("%d:%d:r" % (good - 1, good))
+    check(rc == 0, "restart after a failed commit: %s" % txt)
+    got, rc, txt = pushes(url, u, "%d:%d" % (good, good + 1))
+    o = got[0][1] if got else txt
+    check(o == "acked" or o.startswith("INTERNAL"), "continuation of the restarted run: %s" % txt)
+    check((o == "acked") == bool(stored(ph, u, [good + 1])), "%d stored after %s" % (good + 1, o))
+    print("order_failed_commit: %d records committed, the batch up to %d failed (map full); run restarted" % (
+        good, failed))
+
+
 if __name__ == "__main__":
-    run([propagate, burst_kill, so_down, refused, sigstop, views])
+    run([propagate, burst_kill, so_down, refused, sigstop, views, order_gap, order_swap, order_busy, order_failed_commit,
+     legacy_push])
