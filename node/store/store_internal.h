@@ -97,6 +97,8 @@ struct edu_store {
 
 	pthread_t writer;
 	store_counters committed; /* writer thread only (after open) */
+	void *pend;               /* writer thread: search postings buffer, reused (store.c) */
+	size_t pend_cap;
 
 	/* Bumped by every read handle and commit: the writer releases the map's
 	 * pages from this process when a whole idle period saw no use. */

@@ -738,6 +738,39 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Postings are put when a batch ends (sorted); an item replaced within the
+ * same batch must leave only its last version searchable. */
+static void test_search_same_batch(void **state)
+{
+	edu_store *s = open_tmp();
+	edu_store_batch *b = NULL;
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	edu_item *v1 = mk(SELF, 7, 1, EDU_KIND_NEWS, 100, "Hội khỏe Phù Đổng", "Vòng loại cấp trường.");
+	edu_item *v2 = mk(SELF, 7, 2, EDU_KIND_NEWS, 150, "Hội thi giáo viên giỏi", "Vòng chung kết.");
+	edu_item *v3 = mk(SELF, 7, 3, EDU_KIND_NEWS, 160, "Hội thi giáo viên giỏi cấp huyện", "Kết quả.");
+	edu_item *other = mk(SELF, 8, 1, EDU_KIND_NEWS, 120, "Hội khỏe Phù Đổng cấp huyện", "Vòng loại.");
+	add_item(b, v1);
+	add_item(b, other);
+	add_item(b, v2);
+	add_item(b, v3);
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(edu_store_batch_result(b, i, NULL), EDU_PUT_APPLIED);
+	edu_store_batch_free(b);
+	assert_int_equal(search_count(s, "phu dong"), 1);   /* v1's words: only the other item */
+	assert_int_equal(search_count(s, "vong loai"), 1);
+	assert_int_equal(search_count(s, "chung ket"), 0);  /* v2's */
+	assert_int_equal(search_count(s, "giao vien gioi"), 1);
+	assert_int_equal(search_count(s, "ket qua"), 1);
+	assert_int_equal(search_count(s, "cap huyen"), 2);
+	check_store(s); /* every posting belongs to a live item's current version */
+	edu_item_free(v1);
+	edu_item_free(v2);
+	edu_item_free(v3);
+	edu_item_free(other);
+	edu_store_close(s);
+}
+
 static void test_log(void **state)
 {
 	edu_store *s = open_tmp();
@@ -1571,6 +1604,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_query_paging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_multi_unit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search_same_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
