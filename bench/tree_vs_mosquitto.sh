@@ -38,18 +38,20 @@ token=$(node_token thcs-sa-rai)
 "$PY" "$BENCH_SRC/edubench.py" probe "$school" "$token" "$so" 1 0 >"$BENCH_DIR/warm.txt"
 grep -qv timeout "$BENCH_DIR/warm.txt" || { echo "bench: the tree does not replicate" >&2; exit 1; }
 
-# tree_load NAME CONNS BATCH: wrk loads the school for $dur (BATCH items per
-# request, 0 = one object per request), then waits until the Sở holds every
-# item the school committed. Sets RATE_NAME, OWN_NAME, E2E_NAME, SO_NAME, ERR_NAME.
+# tree_load NAME CONNS BATCH [WORDS]: wrk loads the school for $dur (BATCH
+# items per request, 0 = one object per request; WORDS=1: bodies of
+# Vietnamese prose instead of "x" repeated), then waits until the Sở holds
+# every item the school committed. Sets RATE_NAME, OWN_NAME, E2E_NAME,
+# SO_NAME, ERR_NAME, CPU_NAME.
 tree_load() {
-	local name=$1 conns=$2 batch=$3 base_so base_school t0 t1 own out="$BENCH_DIR/wrk-tree-$1.txt"
+	local name=$1 conns=$2 batch=$3 words=${4:-0} base_so base_school t0 t1 own out="$BENCH_DIR/wrk-tree-$1.txt"
 	base_so=$(status_field so-dongthap items_total)
 	base_school=$(status_field thcs-sa-rai items_own)
 	local u c0=() c1=()
 	for u in thcs-sa-rai pgd-tanhong so-dongthap; do c0+=("$(cpu_ticks "$(node_pid "$u")")"); done
 	t0=$(date +%s.%N)
-	EDUNET_TOKEN=$token EDUNET_BATCH=$batch wrk -t2 -c"$conns" -d"$dur" -s "$BENCH_SRC/post.lua" "$school" \
-		>"$out" 2>&1 || { cat "$out" >&2; exit 1; }
+	EDUNET_TOKEN=$token EDUNET_BATCH=$batch EDUNET_BODY_WORDS=$words wrk -t2 -c"$conns" -d"$dur" \
+		-s "$BENCH_SRC/post.lua" "$school" >"$out" 2>&1 || { cat "$out" >&2; exit 1; }
 	printf -v "RATE_$name" '%s' "$(awk '/^wrk_items_per_s/ {print $2}' "$out")"
 	printf -v "ERR_$name" '%s' "$(awk '/^wrk_errors/ {print $2}' "$out")"
 	own=$(( $(status_field thcs-sa-rai items_own) - base_school ))
@@ -67,6 +69,9 @@ tree_load() {
 bconns=${BENCH_BATCH_CONNS:-16} bn=${BENCH_BATCH:-64}
 tree_load batch "$bconns" "$bn"
 tree_load single 64 0
+# The same batches with realistic bodies: ~130 distinct search tokens an
+# item instead of one, which every node indexes (the peer indexes nothing).
+tree_load words "$bconns" "$bn" 1
 
 # Latency: idle, then under the same batch load.
 "$PY" "$BENCH_SRC/edubench.py" probe "$school" "$token" "$so" "$probes" 0.02 >"$BENCH_DIR/lat-idle.txt"
@@ -223,6 +228,11 @@ metric tree_edunet_single_items "$OWN_single" items "wrk -t2 -c64, one ~1 KiB it
 metric tree_edunet_single_school_accept_rate "$RATE_single" items/s
 metric tree_edunet_single_errors "$ERR_single" responses
 metric tree_edunet_single_e2e_items_per_s "$E2E_single" items/s "one item per request, until the so has all"
+read -r ws wp wo <<<"$CPU_words"
+metric tree_edunet_words_e2e_items_per_s "$E2E_words" items/s "batch API, bodies of Vietnamese prose (~130 search tokens an item)"
+metric tree_edunet_words_cpu_school_us_per_item "$ws" us
+metric tree_edunet_words_cpu_phong_us_per_item "$wp" us
+metric tree_edunet_words_cpu_so_us_per_item "$wo" us
 e2e=$E2E_batch
 metric tree_edunet_latency_idle_p50 "$(pctl "$BENCH_DIR/lat-idle.txt" 50)" ms "publish at school -> visible at so"
 metric tree_edunet_latency_idle_p99 "$(pctl "$BENCH_DIR/lat-idle.txt" 99)" ms

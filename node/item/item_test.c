@@ -561,6 +561,9 @@ static void peek_view(void **st)
 			it->deleted = true;
 			it->seq = UINT64_MAX - 5;
 			it->version = 70000;
+			free(it->attachments[0].name);
+			free(it->attachments[0].media_type);
+			it->attachments[0].name = it->attachments[0].media_type = NULL;
 			it->n_attachments = 0;
 		}
 		if (round == 2)
