@@ -632,13 +632,10 @@ edu_put_result edu_store_batch_result(const edu_store_batch *b, size_t i, uint64
 
 /* ---- applying a batch (writer thread, inside a nested transaction) --------- */
 
-/* A search posting waiting to be put (see flush_postings). term points into
- * the batch's store_terms, which outlive the batch's application. */
-typedef struct posting {
-	const char *term;
-	const okey *ok; /* the record's, in its op */
-	uint32_t tlen;
-} posting;
+/* A search posting waiting to be put (see flush_postings): term points into
+ * the batch's store_terms and ok into the record's op, which outlive the
+ * batch's application. */
+typedef store_posting posting;
 
 typedef struct wctx {
 	edu_store *s;
@@ -712,12 +709,9 @@ static int index_entries(wctx *w, const char *unit, uint8_t kind, const okey *ok
 			w->pend[w->n_pend++] = (posting){t->buf + t->t[i].off, ok, t->t[i].len};
 		return 0;
 	}
-	for (size_t i = t0; i < t1; i++) {
-		MDB_val key = {t->t[i].len, t->buf + t->t[i].off}, v = {ok->len, (void *)ok->b};
-		rc = mdb_del(w->txn, w->s->db[DB_TERMS], &key, &v);
-		if (rc != 0 && rc != MDB_NOTFOUND)
+	for (size_t i = t0; i < t1; i++)
+		if ((rc = store_post_del(w->txn, w->s->db[DB_TERMS], t->buf + t->t[i].off, t->t[i].len, ok)) != 0)
 			return rc;
-	}
 	return 0;
 }
 
@@ -733,28 +727,16 @@ static int posting_cmp(const void *pa, const void *pb)
 	return store_okey_cmp(a->ok, b->ok);
 }
 
-/* Puts the pending postings in (term, okey) order: a batch's items share
- * most of their tokens, so sorted puts walk each term's pages once while
- * they are hot, instead of visiting every common term once per item
- * (measured here: the writer's cost per realistic item fell from ~80 µs). */
+/* Puts the pending postings, sorted by (term, okey): a batch's items share
+ * most of their tokens, so each token's blocks are rewritten once per batch
+ * rather than once per item (store_post.c). */
 static int flush_postings(wctx *w)
 {
-	MDB_cursor *c = NULL;
 	int rc;
 	if (w->n_pend == 0)
 		return 0;
 	qsort(w->pend, w->n_pend, sizeof *w->pend, posting_cmp);
-	if ((rc = mdb_cursor_open(w->txn, w->s->db[DB_TERMS], &c)) != 0)
-		return rc;
-	for (size_t i = 0; i < w->n_pend; i++) {
-		MDB_val key = {w->pend[i].tlen, (void *)w->pend[i].term}, v = {w->pend[i].ok->len, (void *)w->pend[i].ok->b};
-		rc = mdb_cursor_put(c, &key, &v, MDB_NODUPDATA);
-		if (rc == MDB_KEYEXIST)
-			rc = 0;
-		if (rc != 0)
-			break;
-	}
-	mdb_cursor_close(c);
+	rc = store_post_add(w->txn, w->s->db[DB_TERMS], w->pend, w->n_pend);
 	w->n_pend = 0;
 	return rc;
 }
@@ -1414,10 +1396,99 @@ static edu_err mkdirs(const char *dir)
 
 static const char *const db_names[DB_COUNT] = {
 	[DB_ITEMS] = "items", [DB_BY_TIME] = "by_time", [DB_BY_UNIT] = "by_unit",
-	[DB_BY_UNIT_KIND] = "by_unit_kind", [DB_BY_KIND] = "by_kind", [DB_TERMS] = "terms",
+	[DB_BY_UNIT_KIND] = "by_unit_kind", [DB_BY_KIND] = "by_kind", [DB_TERMS] = "postings",
 	[DB_ORIGINS] = "origins", [DB_LOG] = "log", [DB_BLOBS] = "blobs", [DB_META] = "meta",
 	[DB_SOURCES] = "sources",
 };
+
+/* Builds the search index from the live items and drops the old `terms`
+ * database (formats 1 and 2), a slice of items at a time so that memory
+ * stays bounded on a large store. */
+static int postings_rebuild(MDB_txn *txn, edu_store *s, uint64_t *postings)
+{
+	MDB_cursor *c = NULL;
+	MDB_dbi old;
+	MDB_val k, v;
+	store_terms t = {0};
+	okey *oks = NULL;
+	posting *pend = NULL;
+	size_t n_ok = 0, n_pend = 0, cap_pend = 0, slice = 4096;
+	int rc = mdb_dbi_open(txn, "terms", 0, &old);
+	if (rc == 0)
+		rc = mdb_drop(txn, old, 1);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if ((oks = malloc(slice * sizeof *oks)) == NULL)
+		return ENOMEM;
+	if ((rc = mdb_cursor_open(txn, s->db[DB_ITEMS], &c)) != 0)
+		goto out;
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	for (;;) {
+		bool end = rc == MDB_NOTFOUND;
+		if (rc != 0 && !end)
+			goto out;
+		edu_item *it = NULL;
+		if (!end) {
+			edu_record_ref ref;
+			if (edu_record_view(v.mv_data, v.mv_size, &ref) != EDU_OK ||
+			    edu_item_decode(ref.item, ref.item_len, &it) != EDU_OK) {
+				rc = MDB_CORRUPTED;
+				goto out;
+			}
+		}
+		if (it && !it->deleted) {
+			size_t t0 = t.n;
+			if (terms_append_item(&t, it) != EDU_OK) {
+				edu_item_free(it);
+				rc = ENOMEM;
+				goto out;
+			}
+			store_okey_make(&oks[n_ok], it->published, it->unit, it->seq);
+			if (n_pend + (t.n - t0) > cap_pend) {
+				size_t nc = cap_pend ? cap_pend : 65536;
+				while (nc < n_pend + (t.n - t0))
+					nc *= 2;
+				posting *np = realloc(pend, nc * sizeof *np);
+				if (np == NULL) {
+					edu_item_free(it);
+					rc = ENOMEM;
+					goto out;
+				}
+				pend = np;
+				cap_pend = nc;
+			}
+			for (size_t i = t0; i < t.n; i++) /* term pointers are fixed up below: t.buf may move */
+				pend[n_pend++] = (posting){(const char *)(uintptr_t)t.t[i].off, &oks[n_ok], t.t[i].len};
+			n_ok++;
+		}
+		edu_item_free(it);
+		if (n_ok == slice || (end && n_pend > 0)) {
+			for (size_t i = 0; i < n_pend; i++)
+				pend[i].term = t.buf + (uintptr_t)pend[i].term;
+			qsort(pend, n_pend, sizeof *pend, posting_cmp);
+			if ((rc = store_post_add(txn, s->db[DB_TERMS], pend, n_pend)) != 0)
+				goto out;
+			*postings += n_pend;
+			n_pend = n_ok = 0;
+			store_terms_free(&t);
+			memset(&t, 0, sizeof t);
+			/* Writing moved the cursor's page under it: find our place again. */
+			if (!end && (rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY)) != 0)
+				goto out;
+		}
+		if (end)
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	rc = 0;
+out:
+	if (c)
+		mdb_cursor_close(c);
+	store_terms_free(&t);
+	free(pend);
+	free(oks);
+	return rc;
+}
 
 /* Opens the databases, checks the format version and loads the counters. */
 static edu_err open_dbs(edu_store *s)
@@ -1428,7 +1499,7 @@ static edu_err open_dbs(edu_store *s)
 	if (rc != 0)
 		goto lmdb_fail;
 	for (int i = 0; i < DB_COUNT; i++) {
-		unsigned flags = MDB_CREATE | (i == DB_TERMS || i == DB_SOURCES ? MDB_DUPSORT : 0);
+		unsigned flags = MDB_CREATE | (i == DB_SOURCES ? MDB_DUPSORT : 0);
 		if ((rc = mdb_dbi_open(txn, db_names[i], flags, &s->db[i])) != 0)
 			goto lmdb_fail;
 	}
@@ -1455,19 +1526,23 @@ static edu_err open_dbs(edu_store *s)
 			rv = EDU_EVERSION;
 			goto out;
 		}
-		if (f == 1) {
-			/* Format 1 had no sources index: build it and record format 2
-			 * in this one transaction, so a crash leaves format 1 to redo. */
-			uint64_t indexed = 0;
+		if (f < STORE_FORMAT) {
+			/* Format 1 had no sources index, formats 1 and 2 kept the
+			 * search index as LMDB duplicates: build what is missing and
+			 * record the new format in this one transaction, so a crash
+			 * leaves the old format to redo. */
+			uint64_t indexed = 0, postings = 0;
 			uint8_t b[4] = {0, 0, 0, STORE_FORMAT};
-			if ((rc = store_source_rebuild(txn, s, &indexed)) != 0)
+			if (f == 1 && (rc = store_source_rebuild(txn, s, &indexed)) != 0)
+				goto lmdb_fail;
+			if ((rc = postings_rebuild(txn, s, &postings)) != 0)
 				goto lmdb_fail;
 			v.mv_size = sizeof b;
 			v.mv_data = b;
 			if ((rc = mdb_put(txn, s->db[DB_META], &k, &v, 0)) != 0)
 				goto lmdb_fail;
-			edu_log(LOG_NOTICE, "store: migrated format 1 to %d (%llu old links indexed)", STORE_FORMAT,
-			    (unsigned long long)indexed);
+			edu_log(LOG_NOTICE, "store: migrated format %u to %d (%llu old links, %llu search postings indexed)",
+			    f, STORE_FORMAT, (unsigned long long)indexed, (unsigned long long)postings);
 		}
 	}
 	if ((rv = store_counters_get(txn, s, &s->committed)) != EDU_OK)

@@ -37,7 +37,7 @@ static size_t entries(chk *c, int db)
 	return st.ms_entries;
 }
 
-static edu_err check_live(chk *c, const edu_item *it, MDB_cursor *terms, size_t *n_terms)
+static edu_err check_live(chk *c, const edu_item *it, size_t *n_terms)
 {
 	okey ok;
 	uint8_t k[EDU_UNIT_ID_MAX + 2 + OKEY_MAX];
@@ -63,9 +63,8 @@ static edu_err check_live(chk *c, const edu_item *it, MDB_cursor *terms, size_t 
 	if ((rv = store_terms_of_item(&t, it)) != EDU_OK)
 		goto out;
 	for (size_t i = 0; i < t.n; i++) {
-		MDB_val key = {t.t[i].len, t.buf + t.t[i].off}, v = {ok.len, ok.b};
-		if (mdb_cursor_get(terms, &key, &v, MDB_GET_BOTH) != 0) {
-			rv = bad(c, "%s:%llu missing from terms (%.*s)", it->unit, (unsigned long long)it->seq,
+		if (!store_post_has(c->r->txn, c->r->s->db[DB_TERMS], t.buf + t.t[i].off, t.t[i].len, &ok)) {
+			rv = bad(c, "%s:%llu missing from the search index (%.*s)", it->unit, (unsigned long long)it->seq,
 			    (int)t.t[i].len, t.buf + t.t[i].off);
 			goto out;
 		}
@@ -132,7 +131,7 @@ out:
 edu_err edu_store_check(edu_store_rd *r, char *why, size_t whylen)
 {
 	chk c = {r, why, whylen};
-	MDB_cursor *items = NULL, *terms = NULL;
+	MDB_cursor *items = NULL;
 	edu_record rec = {0};
 	edu_item *it = NULL;
 	store_counters want, got = {0};
@@ -141,8 +140,7 @@ edu_err edu_store_check(edu_store_rd *r, char *why, size_t whylen)
 	edu_err rv = store_counters_get(r->txn, r->s, &want);
 	if (rv != EDU_OK)
 		return bad(&c, "counters unreadable");
-	if (mdb_cursor_open(r->txn, r->s->db[DB_ITEMS], &items) != 0 ||
-	    mdb_cursor_open(r->txn, r->s->db[DB_TERMS], &terms) != 0) {
+	if (mdb_cursor_open(r->txn, r->s->db[DB_ITEMS], &items) != 0) {
 		rv = bad(&c, "cursor");
 		goto out;
 	}
@@ -177,7 +175,7 @@ edu_err edu_store_check(edu_store_rd *r, char *why, size_t whylen)
 			got.tombstones++;
 			acc.tomb++;
 		} else {
-			if ((rv = check_live(&c, it, terms, &n_terms)) != EDU_OK)
+			if ((rv = check_live(&c, it, &n_terms)) != EDU_OK)
 				goto out;
 			char src[EDU_STORE_SOURCE_PATH_MAX + 1];
 			if (store_source_of_item(it, src)) {
@@ -218,9 +216,17 @@ edu_err edu_store_check(edu_store_rd *r, char *why, size_t whylen)
 			    (unsigned long long)got.items_total);
 			goto out;
 		}
-	if (entries(&c, DB_TERMS) != n_terms) {
-		rv = bad(&c, "terms has %zu entries, live items have %zu", entries(&c, DB_TERMS), n_terms);
-		goto out;
+	{
+		char pw[200] = "";
+		size_t n_post = 0;
+		if (store_post_verify(r->txn, r->s->db[DB_TERMS], &n_post, pw, sizeof pw) != 0) {
+			rv = bad(&c, "%s", pw[0] ? pw : "search index unreadable");
+			goto out;
+		}
+		if (n_post != n_terms) {
+			rv = bad(&c, "the search index has %zu postings, live items have %zu", n_post, n_terms);
+			goto out;
+		}
 	}
 	if (entries(&c, DB_SOURCES) != n_sources) {
 		rv = bad(&c, "sources has %zu entries, live items have %zu", entries(&c, DB_SOURCES), n_sources);
@@ -244,8 +250,6 @@ edu_err edu_store_check(edu_store_rd *r, char *why, size_t whylen)
 out:
 	edu_item_free(it);
 	edu_record_clear(&rec);
-	if (terms)
-		mdb_cursor_close(terms);
 	if (items)
 		mdb_cursor_close(items);
 	return rv;

@@ -8,7 +8,8 @@
  *   by_unit      unit 0x00 okey → ""         live items only
  *   by_unit_kind unit 0x00 kind okey → ""    live items only
  *   by_kind      kind okey → ""              live items only
- *   terms        token → okey (DUPSORT)      live items only, tokens deduplicated per item
+ *   postings     token 0x00 [okey] → count / blocks of okeys (store_post.c)
+ *                                            live items only, tokens deduplicated per item
  *   origins      unit → live u64, max_seq u64, tombstones u64
  *   log          log seq u64 → commit ms u64, version u32, ikey
  *   blobs        sha256 → bytes
@@ -23,7 +24,10 @@
  * index is built from the items in the same transaction that writes format 2.
  * The version is bumped (rather than the DB just added) so that a format-1
  * build, which would keep writing items without maintaining the index, now
- * refuses the store instead of leaving stale redirects behind. 
+ * refuses the store instead of leaving stale redirects behind. Format 3
+ * replaced the `terms` DUPSORT database (one duplicate per posting) with
+ * `postings` (blocks, store_post.c); a format-2 store's index is rebuilt
+ * from its items when opened, in the transaction that writes format 3. 
  *
  * ikey = unit bytes, 0x00, seq u64.
  * okey = ~ts, ~unit bytes, 0xFF, ~seq, where ts is `published` with its sign
@@ -40,8 +44,9 @@
 #include <stdatomic.h>
 
 #include "store.h"
+#include "text/text.h"
 
-#define STORE_FORMAT 2 /* "store.format" this build writes; newer is refused, 1 is migrated */
+#define STORE_FORMAT 3 /* "store.format" this build writes; newer is refused, 1 and 2 are migrated */
 #define STORE_META_FORMAT "store.format"
 #define STORE_META_COUNTERS "store.counters"
 #define STORE_META_RESERVED "store." /* callers may not write keys with this prefix */
@@ -168,6 +173,40 @@ void store_terms_free(store_terms *t);
 edu_err store_counters_get(MDB_txn *txn, const edu_store *s, store_counters *c);
 /* Decodes the stored record at ikey into an item (received_ms, signed_ok set). */
 edu_err store_load_item(MDB_txn *txn, const edu_store *s, const uint8_t *ikey, size_t iklen, edu_item **out);
+
+/* The search index (store_post.c): per token, blocks of okeys. */
+typedef struct store_posting {
+	const char *term; /* token bytes (not NUL-terminated) */
+	const okey *ok;
+	uint32_t tlen;
+} store_posting;
+/* Adds p[0..n), sorted by (term, okey); a posting already there is no
+ * change. Returns an LMDB code (or ENOMEM/EINVAL). */
+int store_post_add(MDB_txn *txn, MDB_dbi dbi, const store_posting *p, size_t n);
+/* Removes one posting if present. */
+int store_post_del(MDB_txn *txn, MDB_dbi dbi, const char *term, size_t tlen, const okey *ok);
+/* Walks one token's okeys ascending (newest first). Valid while its
+ * transaction lives and nothing writes the index. */
+typedef struct store_post_cur {
+	MDB_cursor *c;
+	uint8_t prefix[EDU_TEXT_TOKEN_MAX + 1];
+	size_t plen;
+	uint64_t count;      /* the token's postings */
+	const uint8_t *blk;  /* the current block */
+	size_t blen, pos;
+	okey cur;
+	bool done;
+} store_post_cur;
+/* MDB_NOTFOUND when nothing holds the token; close it in every case. */
+int store_post_open(store_post_cur *pc, MDB_txn *txn, MDB_dbi dbi, const char *term, size_t tlen);
+void store_post_close(store_post_cur *pc);
+/* To the first okey >= t (> t when excl); t NULL: the first. done at the end. */
+int store_post_seek(store_post_cur *pc, const okey *t, bool excl);
+int store_post_next(store_post_cur *pc);
+bool store_post_has(MDB_txn *txn, MDB_dbi dbi, const char *term, size_t tlen, const okey *ok);
+/* Checks every block (order, keys, counts); *entries = postings in all.
+ * MDB_CORRUPTED with why set when something is wrong. */
+int store_post_verify(MDB_txn *txn, MDB_dbi dbi, size_t *entries, char *why, size_t whylen);
 
 /* The sources index (store_source.c). */
 #define SOURCE_VAL_MAX (8 + IKEY_MAX)

@@ -133,17 +133,16 @@ void edu_store_items_free(edu_item **items, size_t n)
 /* ---- index cursors ---------------------------------------------------------- */
 
 /* Walks the okeys under one prefix of an index in ascending order (newest
- * first). For terms (dup) the prefix is the whole key and okeys are the data. */
+ * first). (The search index has its own walker: store_post.c.) */
 typedef struct icur {
 	MDB_cursor *c;
-	bool dup;
-	uint8_t prefix[EDU_TEXT_TOKEN_MAX + EDU_UNIT_ID_MAX + 2];
+	uint8_t prefix[EDU_UNIT_ID_MAX + 2];
 	size_t plen;
 	okey cur;
 	bool done;
 } icur;
 
-static int ic_take(icur *ic, int rc, const MDB_val *k, const MDB_val *v)
+static int ic_take(icur *ic, int rc, const MDB_val *k)
 {
 	if (rc == MDB_NOTFOUND) {
 		ic->done = true;
@@ -151,19 +150,12 @@ static int ic_take(icur *ic, int rc, const MDB_val *k, const MDB_val *v)
 	}
 	if (rc != 0)
 		return rc;
-	const uint8_t *p;
-	size_t len;
-	if (ic->dup) {
-		p = v->mv_data;
-		len = v->mv_size;
-	} else {
-		if (k->mv_size < ic->plen || memcmp(k->mv_data, ic->prefix, ic->plen) != 0) {
-			ic->done = true;
-			return 0;
-		}
-		p = (const uint8_t *)k->mv_data + ic->plen;
-		len = k->mv_size - ic->plen;
+	if (k->mv_size < ic->plen || memcmp(k->mv_data, ic->prefix, ic->plen) != 0) {
+		ic->done = true;
+		return 0;
 	}
+	const uint8_t *p = (const uint8_t *)k->mv_data + ic->plen;
+	size_t len = k->mv_size - ic->plen;
 	if (len == 0 || len > OKEY_MAX)
 		return MDB_CORRUPTED;
 	memcpy(ic->cur.b, p, len);
@@ -174,8 +166,8 @@ static int ic_take(icur *ic, int rc, const MDB_val *k, const MDB_val *v)
 static int ic_next(icur *ic)
 {
 	MDB_val k, v;
-	int rc = mdb_cursor_get(ic->c, &k, &v, ic->dup ? MDB_NEXT_DUP : MDB_NEXT);
-	return ic_take(ic, rc, &k, &v);
+	int rc = mdb_cursor_get(ic->c, &k, &v, MDB_NEXT);
+	return ic_take(ic, rc, &k);
 }
 
 /* Positions at the first okey >= t (> t when excl); t NULL: the first okey. */
@@ -185,27 +177,15 @@ static int ic_seek(icur *ic, const okey *t, bool excl)
 	int rc;
 	uint8_t buf[sizeof ic->prefix + OKEY_MAX];
 	ic->done = false;
-	if (ic->dup) {
-		k.mv_size = ic->plen;
-		k.mv_data = ic->prefix;
-		if (t != NULL) {
-			v.mv_size = t->len;
-			v.mv_data = (void *)t->b;
-			rc = mdb_cursor_get(ic->c, &k, &v, MDB_GET_BOTH_RANGE);
-		} else {
-			rc = mdb_cursor_get(ic->c, &k, &v, MDB_SET_KEY);
-		}
-	} else {
-		memcpy(buf, ic->prefix, ic->plen);
-		k.mv_size = ic->plen;
-		if (t != NULL) {
-			memcpy(buf + ic->plen, t->b, t->len);
-			k.mv_size += t->len;
-		}
-		k.mv_data = buf;
-		rc = mdb_cursor_get(ic->c, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
+	memcpy(buf, ic->prefix, ic->plen);
+	k.mv_size = ic->plen;
+	if (t != NULL) {
+		memcpy(buf + ic->plen, t->b, t->len);
+		k.mv_size += t->len;
 	}
-	if ((rc = ic_take(ic, rc, &k, &v)) != 0 || ic->done)
+	k.mv_data = buf;
+	rc = mdb_cursor_get(ic->c, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
+	if ((rc = ic_take(ic, rc, &k)) != 0 || ic->done)
 		return rc;
 	if (excl && t != NULL && store_okey_cmp(&ic->cur, t) == 0)
 		return ic_next(ic);
@@ -328,13 +308,6 @@ out:
 	return rc;
 }
 
-static int cmp_count(const void *a, const void *b)
-{
-	const icur *x = a, *y = b;
-	/* cur.len holds the posting count before the join starts */
-	return x->cur.len < y->cur.len ? -1 : x->cur.len > y->cur.len;
-}
-
 /* Does the search candidate k pass the unit and kind filters? */
 static int search_filter(qctx *q, const okey *k, bool *ok)
 {
@@ -363,10 +336,16 @@ static int search_filter(qctx *q, const okey *k, bool *ok)
 }
 
 /* Leapfrog join of the posting lists (each sorted newest first). */
+static int cmp_post_count(const void *a, const void *b)
+{
+	const store_post_cur *x = a, *y = b;
+	return x->count < y->count ? -1 : x->count > y->count;
+}
+
 static int search(qctx *q, const char *text)
 {
 	store_terms t = {0};
-	icur *ics = NULL;
+	store_post_cur *pcs = NULL;
 	size_t n = 0;
 	int rc = 0;
 	edu_err e = store_terms_add_text(&t, text);
@@ -378,53 +357,43 @@ static int search(qctx *q, const char *text)
 	if (t.n == 0)
 		goto out; /* nothing searchable in q: no match */
 	n = t.n < EDU_STORE_QUERY_TOKENS_MAX ? t.n : EDU_STORE_QUERY_TOKENS_MAX;
-	if ((ics = calloc(n, sizeof *ics)) == NULL) {
+	if ((pcs = calloc(n, sizeof *pcs)) == NULL) {
 		rc = ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		icur *ic = &ics[i];
-		ic->dup = true;
-		ic->plen = t.t[i].len;
-		memcpy(ic->prefix, t.buf + t.t[i].off, ic->plen);
-		if ((rc = mdb_cursor_open(q->r->txn, q->r->s->db[DB_TERMS], &ic->c)) != 0)
-			goto out;
-		MDB_val k = {ic->plen, ic->prefix}, v;
-		rc = mdb_cursor_get(ic->c, &k, &v, MDB_SET_KEY);
+		rc = store_post_open(&pcs[i], q->r->txn, q->r->s->db[DB_TERMS], t.buf + t.t[i].off, t.t[i].len);
 		if (rc == MDB_NOTFOUND) {
 			rc = 0;
 			goto out; /* a token nobody has: no match */
 		}
-		size_t cnt = 0;
-		if (rc != 0 || (rc = mdb_cursor_count(ic->c, &cnt)) != 0)
+		if (rc != 0)
 			goto out;
-		ic->cur.len = cnt;
 	}
-	/* Rarest list first: it drives the join. qsort moves the cursors' handles
-	 * along with their counts. */
-	qsort(ics, n, sizeof *ics, cmp_count);
+	/* Rarest list first: it drives the join. */
+	qsort(pcs, n, sizeof *pcs, cmp_post_count);
 
 	okey target;
 	const okey *tp = q->has_cursor ? &q->cursor : NULL;
 	bool excl = q->has_cursor;
 	size_t examined = 0;
 	while (!q_full(q)) {
-		if ((rc = ic_seek(&ics[0], tp, excl)) != 0 || ics[0].done)
+		if ((rc = store_post_seek(&pcs[0], tp, excl)) != 0 || pcs[0].done)
 			goto out;
-		target = ics[0].cur;
+		target = pcs[0].cur;
 		tp = &target;
 		size_t i = 1;
 		while (i < n) {
-			if ((rc = ic_seek(&ics[i], &target, false)) != 0 || ics[i].done)
+			if ((rc = store_post_seek(&pcs[i], &target, false)) != 0 || pcs[i].done)
 				goto out;
-			if (store_okey_cmp(&ics[i].cur, &target) == 0) {
+			if (store_okey_cmp(&pcs[i].cur, &target) == 0) {
 				i++;
 				continue;
 			}
-			target = ics[i].cur;
-			if ((rc = ic_seek(&ics[0], &target, false)) != 0 || ics[0].done)
+			target = pcs[i].cur;
+			if ((rc = store_post_seek(&pcs[0], &target, false)) != 0 || pcs[0].done)
 				goto out;
-			target = ics[0].cur;
+			target = pcs[0].cur;
 			i = 1;
 		}
 		/* every list holds target */
@@ -440,10 +409,9 @@ static int search(qctx *q, const char *text)
 		excl = true;
 	}
 out:
-	for (size_t i = 0; ics != NULL && i < n; i++)
-		if (ics[i].c != NULL)
-			mdb_cursor_close(ics[i].c);
-	free(ics);
+	for (size_t i = 0; pcs != NULL && i < n; i++)
+		store_post_close(&pcs[i]);
+	free(pcs);
 	store_terms_free(&t);
 	return rc;
 }

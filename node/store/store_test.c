@@ -1595,6 +1595,189 @@ static void test_source_migrate(void **state)
 	edu_store_close(s);
 }
 
+/* A format-2 store (search index as LMDB duplicates in "terms") is
+ * migrated when opened: the blocks are built from the live items, the old
+ * database is dropped, and searches answer as before. */
+static void test_postings_migrate(void **state)
+{
+	edu_store *s = open_tmp();
+	edu_store_batch *b = NULL;
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	for (uint64_t i = 1; i <= 300; i++) { /* more than one block for the common tokens */
+		edu_item *x = mk(SELF, i, 1, EDU_KIND_NEWS, 1000 + (int64_t)i, i % 2 ? "Học sinh giỏi" : "Khai giảng",
+		    i % 3 ? "Trường THCS Sa Rài" : "Đồng Tháp");
+		add_item(b, x);
+		edu_item_free(x);
+	}
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	edu_store_batch_free(b);
+	edu_item *t = mk(SELF, 4, 2, EDU_KIND_NEWS, 1004, "", "");
+	t->deleted = true;
+	assert_int_equal(put_free(s, t), EDU_PUT_APPLIED);
+	assert_int_equal(search_count(s, "hoc sinh"), 150);
+	edu_store_close(s);
+
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi meta, post, terms;
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 16);
+	assert_int_equal(mdb_env_open(env, tmpl, 0, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	assert_int_equal(mdb_dbi_open(txn, "postings", 0, &post), 0);
+	assert_int_equal(mdb_drop(txn, post, 1), 0);
+	assert_int_equal(mdb_dbi_open(txn, "terms", MDB_CREATE | MDB_DUPSORT, &terms), 0);
+	MDB_val tk = {3, "hoc"}, tv = {5, "stale"};
+	assert_int_equal(mdb_put(txn, terms, &tk, &tv, 0), 0);
+	uint8_t two[4] = {0, 0, 0, 2};
+	MDB_val k = {strlen("store.format"), "store.format"}, v = {4, two};
+	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	s = open_tmp();
+	assert_int_equal(search_count(s, "hoc sinh"), 150);
+	assert_int_equal(search_count(s, "khai giang"), 149); /* item 4 is a tombstone */
+	assert_int_equal(search_count(s, "dong thap"), 100);
+	assert_int_equal(search_count(s, "sa rai giang"), 99);
+	check_store(s);
+	edu_store_rd *r = NULL;
+	char *val = NULL;
+	size_t len;
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	assert_int_equal(edu_store_meta_get(r, "store.format", &val, &len), EDU_OK);
+	edu_store_read_end(r);
+	assert_int_equal((uint8_t)val[3], STORE_FORMAT);
+	free(val);
+	edu_store_close(s);
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 16);
+	assert_int_equal(mdb_env_open(env, tmpl, MDB_RDONLY, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "terms", 0, &terms), MDB_NOTFOUND); /* dropped */
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+}
+
+/* The search index's blocks against a plain sorted-set model: random
+ * batches of additions (with duplicates), deletions (first entries of
+ * blocks included), neighbouring tokens, and seeks from every position. */
+static int okey_qcmp(const void *a, const void *b)
+{
+	return store_okey_cmp(a, b);
+}
+
+static size_t model_lower(const okey *m, size_t n, const okey *t, bool excl)
+{
+	size_t i = 0;
+	while (i < n && (store_okey_cmp(&m[i], t) < 0 || (excl && store_okey_cmp(&m[i], t) == 0)))
+		i++;
+	return i;
+}
+
+static void test_postings_model(void **state)
+{
+	static const char *const terms[] = {"t", "ta", "tb", "u"};
+	enum { NT = 4, MAXN = 3000 };
+	edu_store *s = open_tmp();
+	okey *model[NT];
+	size_t nm[NT] = {0};
+	unsigned seed = 7;
+	for (int i = 0; i < NT; i++)
+		model[i] = calloc(MAXN, sizeof(okey));
+	for (int round = 0; round < 60; round++) {
+		MDB_txn *txn = NULL;
+		assert_int_equal(mdb_txn_begin(s->env, NULL, 0, &txn), 0);
+		int ti = rand_r(&seed) % NT;
+		if (round % 3 != 2 || nm[ti] == 0) { /* a batch of additions */
+			size_t k = 1 + rand_r(&seed) % 200;
+			okey *add = calloc(k, sizeof *add);
+			store_posting *p = calloc(k, sizeof *p);
+			for (size_t i = 0; i < k; i++) {
+				if (nm[ti] && rand_r(&seed) % 5 == 0) {
+					add[i] = model[ti][rand_r(&seed) % nm[ti]]; /* already there */
+				} else {
+					char unit[24];
+					snprintf(unit, sizeof unit, "thcs-%c%c", 'a' + rand_r(&seed) % 5, 'a' + rand_r(&seed) % 26);
+					store_okey_make(&add[i], 1000 + rand_r(&seed) % 500, unit, 1 + rand_r(&seed) % 10);
+				}
+			}
+			qsort(add, k, sizeof *add, okey_qcmp);
+			for (size_t i = 0; i < k; i++)
+				p[i] = (store_posting){terms[ti], &add[i], (uint32_t)strlen(terms[ti])};
+			assert_int_equal(store_post_add(txn, s->db[DB_TERMS], p, k), 0);
+			for (size_t i = 0; i < k; i++) {
+				bool have = false;
+				for (size_t j = 0; j < nm[ti] && !have; j++)
+					have = store_okey_cmp(&model[ti][j], &add[i]) == 0;
+				if (!have && nm[ti] < MAXN)
+					model[ti][nm[ti]++] = add[i];
+			}
+			qsort(model[ti], nm[ti], sizeof(okey), okey_qcmp);
+			free(add);
+			free(p);
+		} else { /* deletions: the first, the last and random ones */
+			for (int d = 0; d < 40 && nm[ti] > 0; d++) {
+				size_t at = d == 0 ? 0 : d == 1 ? nm[ti] - 1 : (size_t)rand_r(&seed) % nm[ti];
+				okey gone = model[ti][at];
+				assert_int_equal(store_post_del(txn, s->db[DB_TERMS], terms[ti], strlen(terms[ti]), &gone), 0);
+				memmove(&model[ti][at], &model[ti][at + 1], (nm[ti] - at - 1) * sizeof(okey));
+				nm[ti]--;
+				/* deleting it again changes nothing */
+				assert_int_equal(store_post_del(txn, s->db[DB_TERMS], terms[ti], strlen(terms[ti]), &gone), 0);
+			}
+		}
+		size_t total = 0, want = 0;
+		char why[200] = "";
+		assert_int_equal(store_post_verify(txn, s->db[DB_TERMS], &total, why, sizeof why), 0);
+		for (int i = 0; i < NT; i++)
+			want += nm[i];
+		assert_int_equal(total, want);
+		for (int i = 0; i < NT; i++) {
+			store_post_cur pc;
+			int rc = store_post_open(&pc, txn, s->db[DB_TERMS], terms[i], strlen(terms[i]));
+			if (nm[i] == 0) {
+				assert_int_equal(rc, MDB_NOTFOUND);
+				store_post_close(&pc);
+				continue;
+			}
+			assert_int_equal(rc, 0);
+			assert_int_equal(pc.count, nm[i]);
+			/* a full walk */
+			assert_int_equal(store_post_seek(&pc, NULL, false), 0);
+			for (size_t j = 0; j < nm[i]; j++) {
+				assert_false(pc.done);
+				assert_int_equal(store_okey_cmp(&pc.cur, &model[i][j]), 0);
+				assert_int_equal(store_post_next(&pc), 0);
+			}
+			assert_true(pc.done);
+			/* seeks at every entry and between entries */
+			for (size_t j = 0; j < nm[i]; j += 1 + nm[i] / 50) {
+				for (int excl = 0; excl < 2; excl++) {
+					okey t = model[i][j];
+					if (excl && j % 2) /* a key between entries: one byte longer */
+						t.b[t.len - 1] ^= 1;
+					size_t w = model_lower(model[i], nm[i], &t, excl);
+					assert_int_equal(store_post_seek(&pc, &t, excl), 0);
+					if (w == nm[i]) {
+						assert_true(pc.done);
+					} else {
+						assert_false(pc.done);
+						assert_int_equal(store_okey_cmp(&pc.cur, &model[i][w]), 0);
+					}
+				}
+			}
+			store_post_close(&pc);
+		}
+		assert_int_equal(mdb_txn_commit(txn), 0);
+	}
+	for (int i = 0; i < NT; i++)
+		free(model[i]);
+	edu_store_close(s);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1619,6 +1802,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_source_path),
 		cmocka_unit_test_setup_teardown(test_source_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_source_migrate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_postings_migrate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_postings_model, setup, teardown),
 	};
 	edu_log_set_level(LOG_ERR);
 	if (argc > 1) {
