@@ -895,7 +895,12 @@ static int apply_record(wctx *w, const edu_store_batch *b, const op *o, rec_resu
 	}
 	v.mv_size = enc_len;
 	v.mv_data = enc;
-	if ((rc = mdb_put(w->txn, s->db[DB_ITEMS], &k, &v, 0)) != 0)
+	/* A new item usually has the highest key (its origin's next seq): an
+	 * append fills pages instead of splitting them in half. */
+	rc = old == NULL ? mdb_put(w->txn, s->db[DB_ITEMS], &k, &v, MDB_APPEND) : MDB_KEYEXIST;
+	if (rc == MDB_KEYEXIST)
+		rc = mdb_put(w->txn, s->db[DB_ITEMS], &k, &v, 0);
+	if (rc != 0)
 		goto out;
 	if (rp->deleted) {
 		dtomb++;

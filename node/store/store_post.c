@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POST_BLOCK_MAX 1536
+#define POST_BLOCK_MAX 960
 
 /* term 0x00 [okey] */
 typedef struct pkey {
