@@ -185,6 +185,7 @@ static edu_err term_cb(const char *tok, size_t len, void *arg)
 	memcpy(t->buf + t->len, tok, len);
 	t->t[t->n].off = (uint32_t)t->len;
 	t->t[t->n].len = (uint32_t)len;
+	t->t[t->n].pfx = store_term_pfx(tok, len);
 	t->n++;
 	t->len += len;
 	return EDU_OK;
@@ -275,11 +276,7 @@ static int term_cmp(const void *a, const void *b, void *arg)
 {
 	const struct store_term *x = a, *y = b;
 	const char *buf = arg;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(buf + x->off, buf + y->off, n);
-	if (c != 0)
-		return c;
-	return x->len < y->len ? -1 : x->len > y->len;
+	return store_term_cmp(x->pfx, buf + x->off, x->len, y->pfx, buf + y->off, y->len);
 }
 
 /* Sorts and deduplicates entries [from, n) (the tokens of one text set). */
@@ -706,7 +703,7 @@ static int index_entries(wctx *w, const char *unit, uint8_t kind, const okey *ok
 			w->cap_pend = nc;
 		}
 		for (size_t i = t0; i < t1; i++)
-			w->pend[w->n_pend++] = (posting){t->buf + t->t[i].off, ok, t->t[i].len};
+			w->pend[w->n_pend++] = (posting){t->buf + t->t[i].off, ok, t->t[i].len, t->t[i].pfx};
 		return 0;
 	}
 	for (size_t i = t0; i < t1; i++)
@@ -718,13 +715,8 @@ static int index_entries(wctx *w, const char *unit, uint8_t kind, const okey *ok
 static int posting_cmp(const void *pa, const void *pb)
 {
 	const posting *a = pa, *b = pb;
-	size_t n = a->tlen < b->tlen ? a->tlen : b->tlen;
-	int c = memcmp(a->term, b->term, n);
-	if (c != 0)
-		return c;
-	if (a->tlen != b->tlen)
-		return a->tlen < b->tlen ? -1 : 1;
-	return store_okey_cmp(a->ok, b->ok);
+	int c = store_term_cmp(a->pfx, a->term, a->tlen, b->pfx, b->term, b->tlen);
+	return c != 0 ? c : store_okey_cmp(a->ok, b->ok);
 }
 
 /* Puts the pending postings, sorted by (term, okey): a batch's items share
@@ -1463,7 +1455,7 @@ static int postings_rebuild(MDB_txn *txn, edu_store *s, uint64_t *postings)
 				cap_pend = nc;
 			}
 			for (size_t i = t0; i < t.n; i++) /* term pointers are fixed up below: t.buf may move */
-				pend[n_pend++] = (posting){(const char *)(uintptr_t)t.t[i].off, &oks[n_ok], t.t[i].len};
+				pend[n_pend++] = (posting){(const char *)(uintptr_t)t.t[i].off, &oks[n_ok], t.t[i].len, t.t[i].pfx};
 			n_ok++;
 		}
 		edu_item_free(it);

@@ -42,6 +42,7 @@
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "store.h"
 #include "text/text.h"
@@ -157,6 +158,7 @@ typedef struct store_terms {
 	struct store_term {
 		uint32_t off;
 		uint32_t len;
+		uint64_t pfx; /* first 8 bytes, big-endian, zero-padded: orders tokens (no NULs) up to 8 bytes */
 	} *t;
 	size_t n, cap_n;
 } store_terms;
@@ -179,7 +181,28 @@ typedef struct store_posting {
 	const char *term; /* token bytes (not NUL-terminated) */
 	const okey *ok;
 	uint32_t tlen;
+	uint64_t pfx;     /* the token's store_term.pfx (for sorting) */
 } store_posting;
+/* Orders tokens: by pfx, then the bytes past the 8th. */
+static inline int store_term_cmp(uint64_t pa, const char *a, size_t al, uint64_t pb, const char *b, size_t bl)
+{
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	if (al <= 8 || bl <= 8)
+		return al < bl ? -1 : al > bl;
+	size_t n = al < bl ? al : bl;
+	int c = memcmp(a + 8, b + 8, n - 8);
+	if (c != 0)
+		return c;
+	return al < bl ? -1 : al > bl;
+}
+static inline uint64_t store_term_pfx(const char *s, size_t len)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < 8; i++)
+		v = v << 8 | (i < len ? (uint8_t)s[i] : 0);
+	return v;
+}
 /* Adds p[0..n), sorted by (term, okey); a posting already there is no
  * change. Returns an LMDB code (or ENOMEM/EINVAL). */
 int store_post_add(MDB_txn *txn, MDB_dbi dbi, const store_posting *p, size_t n);

@@ -1706,7 +1706,7 @@ static void test_postings_model(void **state)
 			}
 			qsort(add, k, sizeof *add, okey_qcmp);
 			for (size_t i = 0; i < k; i++)
-				p[i] = (store_posting){terms[ti], &add[i], (uint32_t)strlen(terms[ti])};
+				p[i] = (store_posting){terms[ti], &add[i], (uint32_t)strlen(terms[ti]), store_term_pfx(terms[ti], strlen(terms[ti]))};
 			assert_int_equal(store_post_add(txn, s->db[DB_TERMS], p, k), 0);
 			for (size_t i = 0; i < k; i++) {
 				bool have = false;
