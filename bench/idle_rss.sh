@@ -4,7 +4,12 @@
 source "$(dirname "$0")/lib.sh"
 need "$EDUNETD" curl
 
-node_new thcs-sa-rai school
+# A connected school, as deployed: its uplink and one-second heartbeats run.
+node_new so-dongthap so
+node_new pgd-tanhong phong so-dongthap
+node_new thcs-sa-rai school pgd-tanhong
+node_start so-dongthap
+node_start pgd-tanhong
 node_start thcs-sa-rai
 url=$(node_url thcs-sa-rai)
 pid=$(node_pid thcs-sa-rai)
@@ -15,7 +20,7 @@ start=$(rss_kib "$pid")
 for p in / /feed.atom /feed.rss /feed.json "/search?q=ban+tin" /api/v1/items; do
 	curl -fsS -o /dev/null "$url$p"
 done
-sleep 2
+sleep 4  # the store gives its pages back after a whole idle second (<= 3 s)
 after=$(rss_kib "$pid")
 anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status")
 file=$(awk '/^RssFile:/ {print $2}' "/proc/$pid/status")

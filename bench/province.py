@@ -319,7 +319,8 @@ def cmd_measure(d, idle):
     M("total_rss_mib", "%.1f" % mib(sum(rss.values())), "MiB", "sum of VmRSS over every edunetd")
     if sch:
         M("rss_per_school_mib_mean", "%.2f" % mib(sum(rss[p] for p in sch) / len(sch)), "MiB")
-        M("rss_per_school_mib_max", "%.2f" % mib(max(rss[p] for p in sch)), "MiB")
+        big = max((x for x in live if x[1] == "school"), key=lambda x: rss[x[2]])
+        M("rss_per_school_mib_max", "%.2f" % mib(rss[big[2]]), "MiB", big[0])
     if phg:
         M("rss_per_phong_mib_mean", "%.2f" % mib(sum(rss[p] for p in phg) / len(phg)), "MiB",
           "Phòng and xã nodes")

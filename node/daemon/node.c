@@ -58,13 +58,9 @@ static void self_status(edu_node_status *out, void *arg)
 	int64_t now = edu_time_now_ms();
 	out->uptime_s = (now - n->started_ms) / 1000;
 	out->reported_ms = now;
-	edu_store_rd *rd = NULL;
-	edu_store_stats st;
-	if (edu_store_read_begin(n->store, &rd) == EDU_OK && edu_store_stats_get(rd, &st) == EDU_OK) {
-		out->items_total = st.items_total;
-		out->items_own = st.items_own;
-	}
-	edu_store_read_end(rd);
+	/* Every heartbeat asks: no read transaction, so an idle node's store
+	 * still counts as idle and gives its pages (and the heap) back. */
+	edu_store_counts(n->store, &out->items_total, &out->items_own);
 	edu_uplink *u = atomic_load(&n->uplink);
 	if (u) {
 		edu_uplink_info ui;

@@ -1093,6 +1093,8 @@ static int run_group(edu_store *s, edu_store_batch *head)
 		atomic_fetch_add(&s->generation, 1);
 	pthread_mutex_lock(&s->mu);
 	atomic_store(&s->log_head, w.c.log_head);
+	atomic_store(&s->items_total, w.c.items_total);
+	atomic_store(&s->items_own, w.c.items_own);
 	pthread_cond_broadcast(&s->log_cv);
 	pthread_mutex_unlock(&s->mu);
 	return 0;
@@ -1326,6 +1328,12 @@ uint64_t edu_store_generation(edu_store *s)
 	return atomic_load(&s->generation);
 }
 
+void edu_store_counts(edu_store *s, uint64_t *items_total, uint64_t *items_own)
+{
+	*items_total = atomic_load(&s->items_total);
+	*items_own = atomic_load(&s->items_own);
+}
+
 uint64_t edu_store_log_head(edu_store *s)
 {
 	return atomic_load(&s->log_head);
@@ -1556,6 +1564,8 @@ static edu_err open_dbs(edu_store *s)
 	}
 	atomic_store(&s->next_seq, max_seq + 1);
 	atomic_store(&s->log_head, s->committed.log_head);
+	atomic_store(&s->items_total, s->committed.items_total);
+	atomic_store(&s->items_own, s->committed.items_own);
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0)

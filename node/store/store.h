@@ -90,6 +90,11 @@ edu_err edu_store_commit(edu_store *s, edu_store_batch *b);
  * within a run; after a restart continues after the highest committed seq). */
 uint64_t edu_store_next_seq(edu_store *s);
 
+/* Live items (all origins, and this node's own) as of the last commit,
+ * without a read transaction: periodic status reports use it, so that they
+ * do not keep an idle store from giving its pages back. */
+void edu_store_counts(edu_store *s, uint64_t *items_total, uint64_t *items_own);
+
 /* Bumped after every commit that changed anything: a cheap cache validator. */
 uint64_t edu_store_generation(edu_store *s);
 

@@ -114,6 +114,7 @@ struct edu_store {
 	_Atomic uint64_t generation;
 	_Atomic uint64_t commits;
 	_Atomic uint64_t log_head;
+	_Atomic uint64_t items_total, items_own; /* committed counters, for edu_store_counts */
 
 	bool mu_ok, work_cv_ok, log_cv_ok, map_lock_ok, writer_ok;
 };

@@ -397,6 +397,14 @@ static void refresh_backlog(edu_uplink *u)
 	int64_t oldest = 0;
 	pthread_mutex_lock(&u->mu);
 	acked = u->acked;
+	if (edu_store_log_head(u->store) <= acked) {
+		/* Nothing waits (the usual case, checked every heartbeat): no read
+		 * transaction, so an idle store can give its pages back. */
+		u->backlog = 0;
+		u->oldest_ms = 0;
+		pthread_mutex_unlock(&u->mu);
+		return;
+	}
 	pthread_mutex_unlock(&u->mu);
 	if (edu_store_read_begin(u->store, &rd) != EDU_OK)
 		return;
