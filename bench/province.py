@@ -321,6 +321,11 @@ def cmd_measure(d, idle):
         M("rss_per_school_mib_mean", "%.2f" % mib(sum(rss[p] for p in sch) / len(sch)), "MiB")
         big = max((x for x in live if x[1] == "school"), key=lambda x: rss[x[2]])
         M("rss_per_school_mib_max", "%.2f" % mib(rss[big[2]]), "MiB", big[0])
+        try:  # where that memory is, for a look afterwards (with --keep)
+            with open("/proc/%d/smaps" % big[2]) as f, open(os.path.join(d, big[0], "smaps.txt"), "w") as o:
+                o.write(f.read())
+        except OSError:
+            pass
     if phg:
         M("rss_per_phong_mib_mean", "%.2f" % mib(sum(rss[p] for p in phg) / len(phg)), "MiB",
           "Phòng and xã nodes")

@@ -837,15 +837,43 @@ static size_t own_status(edu_uplink *u, edu_node_status *out)
 	return 1;
 }
 
+/* Grows the heartbeat's arrays to hold want statuses (capped at
+ * EDU_WIRE_STATUSES_MAX); false when out of memory (the old ones stay). */
+static bool hb_room(edu_node_status **st, Edunet__Wire__NodeStatus **pb, Edunet__Wire__NodeStatus ***pbp,
+    size_t *cap, size_t want)
+{
+	void *a, *b, *c;
+	if (want > EDU_WIRE_STATUSES_MAX)
+		want = EDU_WIRE_STATUSES_MAX;
+	if (want <= *cap)
+		return true;
+	if (!(a = realloc(*st, want * sizeof **st)))
+		return false;
+	*st = a;
+	if (!(b = realloc(*pb, want * sizeof **pb)))
+		return false;
+	*pb = b;
+	if (!(c = realloc(*pbp, want * sizeof **pbp)))
+		return false;
+	*pbp = c;
+	memset(*st + *cap, 0, (want - *cap) * sizeof **st);
+	*cap = want;
+	return true;
+}
+
 static void *hb_main(void *arg)
 {
 	edu_uplink *u = arg;
 	pthread_setname_np(pthread_self(), "edu-heartbeat");
-	edu_node_status *st = calloc(EDU_WIRE_STATUSES_MAX, sizeof *st);
-	Edunet__Wire__NodeStatus *pb = calloc(EDU_WIRE_STATUSES_MAX, sizeof *pb);
-	Edunet__Wire__NodeStatus **pbp = calloc(EDU_WIRE_STATUSES_MAX, sizeof *pbp);
+	/* Room for the statuses: one for a school, the subtree for a parent;
+	 * grown when a collect fills it (up to EDU_WIRE_STATUSES_MAX), not
+	 * allocated at the maximum (5 MB every node would carry). */
+	size_t cap = 0;
+	edu_node_status *st = NULL;
+	Edunet__Wire__NodeStatus *pb = NULL;
+	Edunet__Wire__NodeStatus **pbp = NULL;
 
-	if (!st || !pb || !pbp) {
+	if (!hb_room(&st, &pb, &pbp, &cap, 16)) {
 		edu_log(LOG_ERR, "uplink: out of memory; heartbeats stopped");
 		goto out;
 	}
@@ -859,7 +887,11 @@ static void *hb_main(void *arg)
 		edu_err rv;
 
 		refresh_backlog(u);
-		n = u->collect ? u->collect(st, EDU_WIRE_STATUSES_MAX, u->collect_arg) : own_status(u, st);
+		for (;;) {
+			n = u->collect ? u->collect(st, cap, u->collect_arg) : own_status(u, st);
+			if (n < cap || cap == EDU_WIRE_STATUSES_MAX || !hb_room(&st, &pb, &pbp, &cap, cap * 2))
+				break;
+		}
 		if (n == 0)
 			n = own_status(u, st);
 		now = edu_time_now_ms();
