@@ -79,10 +79,18 @@ metric() {
 	fi
 }
 
-# node_new UNIT ROLE [PARENT_UNIT]: writes BENCH_DIR/UNIT/node.ini (plain tcp on loopback).
+# node_new UNIT ROLE [PARENT_UNIT]: writes BENCH_DIR/UNIT/node.ini: plain tcp on
+# loopback, or with BENCH_TLS=1 mutual TLS and signed items as deployed (a
+# bench CA, one `edunetctl ca issue` per unit).
 node_new() {
-	local u=$1 role=$2 parent=${3:-} dir="$BENCH_DIR/$1" ports
+	local u=$1 role=$2 parent=${3:-} dir="$BENCH_DIR/$1" ports scheme=tcp
 	read -r -a ports <<<"$(free_ports 2)"
+	if [ "${BENCH_TLS:-0}" = 1 ]; then
+		scheme=tls+tcp
+		[ -f "$BENCH_DIR/ca/ca.crt" ] ||
+			"$EDUNETCTL" ca init --dir "$BENCH_DIR/ca" --name "Bench CA" >/dev/null
+		"$EDUNETCTL" ca issue --dir "$BENCH_DIR/ca" --unit "$u" --out "$dir/tls" >/dev/null
+	fi
 	NODE_ROLE[$u]=$role; NODE_PARENT[$u]=$parent; NODE_HTTP[$u]=${ports[0]}
 	[ "$role" != school ] && NODE_DOWN[$u]=${ports[1]}
 	NODE_ORDER+=("$u")
@@ -91,8 +99,13 @@ node_new() {
 	{
 		printf '[node]\nid = %s\nrole = %s\nname = %s\ndata_dir = %s/data\n' "$u" "$role" "$u" "$dir"
 		[ "$role" != school ] && printf 'registry = %s\n' "$REGISTRY"
-		[ -n "$parent" ] && printf '\n[uplink]\nparent = tcp://127.0.0.1:%s\n' "${NODE_DOWN[$parent]}"
-		[ "$role" != school ] && printf '\n[downlink]\nlisten = tcp://127.0.0.1:%s\n' "${NODE_DOWN[$u]}"
+		[ -n "$parent" ] && printf '\n[uplink]\nparent = %s://127.0.0.1:%s\nparent_unit = %s\n' \
+			"$scheme" "${NODE_DOWN[$parent]}" "$parent"
+		[ "$role" != school ] && printf '\n[downlink]\nlisten = %s://127.0.0.1:%s\n' "$scheme" "${NODE_DOWN[$u]}"
+		if [ "$scheme" = tls+tcp ]; then
+			printf '\n[tls]\nca = %s/tls/ca.crt\ncert = %s/tls/%s.crt\nkey = %s/tls/%s.key\n' "$dir" "$dir" "$u" "$dir" "$u"
+			printf 'ed25519 = %s/tls/%s.ed25519\nrevoked = %s/ca/revoked.list\n' "$dir" "$u" "$BENCH_DIR"
+		fi
 		printf '\n[http]\nlisten = 127.0.0.1:%s\n' "${NODE_HTTP[$u]}"
 		printf '\n[admin]\ntoken_file = %s/admin.token\n' "$dir"
 	} >"$dir/node.ini"
