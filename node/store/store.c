@@ -1406,93 +1406,151 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_SOURCES] = "sources",
 };
 
-/* Builds the search index from the live items and drops the old `terms`
- * database (formats 1 and 2), a slice of items at a time so that memory
- * stays bounded on a large store. */
-static int postings_rebuild(MDB_txn *txn, edu_store *s, uint64_t *postings)
+/* Adds the postings of the live items from key `from` on (NULL: the first)
+ * in one transaction, at most `slice` items; *next gets the key to go on
+ * from (len 0 at the end). An LMDB code (MDB_MAP_FULL, MDB_TXN_FULL: the
+ * caller grows the map or halves the slice and tries again). */
+static int reindex_slice(edu_store *s, const uint8_t *from, size_t from_len, size_t slice, uint8_t *next,
+    size_t *next_len, uint64_t *postings)
 {
+	MDB_txn *txn = NULL;
 	MDB_cursor *c = NULL;
-	MDB_dbi old;
-	MDB_val k, v;
+	MDB_val k = {from_len, (void *)from}, v;
 	store_terms t = {0};
 	okey *oks = NULL;
 	posting *pend = NULL;
-	size_t n_ok = 0, n_pend = 0, cap_pend = 0, slice = 4096;
-	int rc = mdb_dbi_open(txn, "terms", 0, &old);
-	if (rc == 0)
-		rc = mdb_drop(txn, old, 1);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return rc;
+	size_t n_ok = 0, n_pend = 0, cap_pend = 0, seen = 0;
+	int rc;
+	*next_len = 0;
 	if ((oks = malloc(slice * sizeof *oks)) == NULL)
 		return ENOMEM;
-	if ((rc = mdb_cursor_open(txn, s->db[DB_ITEMS], &c)) != 0)
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0 ||
+	    (rc = mdb_cursor_open(txn, s->db[DB_ITEMS], &c)) != 0)
 		goto out;
-	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	for (;;) {
-		bool end = rc == MDB_NOTFOUND;
-		if (rc != 0 && !end)
-			goto out;
-		edu_item *it = NULL;
-		if (!end) {
-			edu_record_ref ref;
-			if (edu_record_view(v.mv_data, v.mv_size, &ref) != EDU_OK ||
-			    edu_item_decode(ref.item, ref.item_len, &it) != EDU_OK) {
+	for (rc = mdb_cursor_get(c, &k, &v, from_len ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (seen == slice) { /* where the next slice starts */
+			if (k.mv_size > IKEY_MAX) {
 				rc = MDB_CORRUPTED;
 				goto out;
 			}
+			memcpy(next, k.mv_data, k.mv_size);
+			*next_len = k.mv_size;
+			break;
 		}
-		if (it && !it->deleted) {
+		seen++;
+		edu_record_ref ref;
+		edu_item *it = NULL;
+		if (edu_record_view(v.mv_data, v.mv_size, &ref) != EDU_OK ||
+		    edu_item_decode(ref.item, ref.item_len, &it) != EDU_OK) {
+			rc = MDB_CORRUPTED;
+			goto out;
+		}
+		if (!it->deleted) {
 			size_t t0 = t.n;
-			if (terms_append_item(&t, it) != EDU_OK) {
+			edu_err e = terms_append_item(&t, it);
+			if (e == EDU_OK && n_pend + (t.n - t0) > cap_pend) {
+				size_t nc = cap_pend ? cap_pend : 65536;
+				while (nc < n_pend + (t.n - t0))
+					nc *= 2;
+				posting *np = realloc(pend, nc * sizeof *np);
+				if (np == NULL)
+					e = EDU_ENOMEM;
+				else
+					pend = np, cap_pend = nc;
+			}
+			if (e != EDU_OK) {
 				edu_item_free(it);
 				rc = ENOMEM;
 				goto out;
 			}
 			store_okey_make(&oks[n_ok], it->published, it->unit, it->seq);
-			if (n_pend + (t.n - t0) > cap_pend) {
-				size_t nc = cap_pend ? cap_pend : 65536;
-				while (nc < n_pend + (t.n - t0))
-					nc *= 2;
-				posting *np = realloc(pend, nc * sizeof *np);
-				if (np == NULL) {
-					edu_item_free(it);
-					rc = ENOMEM;
-					goto out;
-				}
-				pend = np;
-				cap_pend = nc;
-			}
-			for (size_t i = t0; i < t.n; i++) /* term pointers are fixed up below: t.buf may move */
+			for (size_t i = t0; i < t.n; i++) /* offsets for now: t.buf may move */
 				pend[n_pend++] = (posting){(const char *)(uintptr_t)t.t[i].off, &oks[n_ok], t.t[i].len, t.t[i].pfx};
 			n_ok++;
 		}
 		edu_item_free(it);
-		if (n_ok == slice || (end && n_pend > 0)) {
-			for (size_t i = 0; i < n_pend; i++)
-				pend[i].term = t.buf + (uintptr_t)pend[i].term;
-			qsort(pend, n_pend, sizeof *pend, posting_cmp);
-			if ((rc = store_post_add(txn, s->db[DB_TERMS], pend, n_pend)) != 0)
-				goto out;
-			*postings += n_pend;
-			n_pend = n_ok = 0;
-			store_terms_free(&t);
-			memset(&t, 0, sizeof t);
-			/* Writing moved the cursor's page under it: find our place again. */
-			if (!end && (rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY)) != 0)
-				goto out;
-		}
-		if (end)
-			break;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
-	rc = 0;
+	if (rc != 0 && rc != MDB_NOTFOUND && *next_len == 0)
+		goto out;
+	for (size_t i = 0; i < n_pend; i++)
+		pend[i].term = t.buf + (uintptr_t)pend[i].term;
+	qsort(pend, n_pend, sizeof *pend, posting_cmp);
+	mdb_cursor_close(c);
+	c = NULL;
+	if ((rc = store_post_add(txn, s->db[DB_TERMS], pend, n_pend)) != 0)
+		goto out;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc == 0)
+		*postings += n_pend;
 out:
 	if (c)
 		mdb_cursor_close(c);
+	if (txn)
+		mdb_txn_abort(txn);
 	store_terms_free(&t);
 	free(pend);
 	free(oks);
 	return rc;
+}
+
+/* Builds the search index from the live items (a store migrated from format
+ * 1 or 2, marked by STORE_META_REINDEX): the index is emptied, filled a
+ * slice of items per transaction (a large store's index would pass LMDB's
+ * dirty-page limit in one), and the mark removed last. Interrupted, it
+ * starts over on the next open. Runs before the writer thread starts. */
+static edu_err reindex(edu_store *s)
+{
+	MDB_txn *txn = NULL;
+	MDB_val k = {strlen(STORE_META_REINDEX), STORE_META_REINDEX}, v;
+	uint8_t from[IKEY_MAX], next[IKEY_MAX];
+	size_t from_len = 0, next_len = 0, slice = 4096;
+	uint64_t postings = 0, items = 0;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		goto fail;
+	if ((rc = mdb_get(txn, s->db[DB_META], &k, &v)) == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return EDU_OK;
+	}
+	if (rc != 0 || (rc = mdb_drop(txn, s->db[DB_TERMS], 0)) != 0 || (rc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		goto fail;
+	}
+	txn = NULL;
+	edu_log(LOG_NOTICE, "store: building the search index (store format %d)", STORE_FORMAT);
+	for (;;) {
+		rc = reindex_slice(s, from, from_len, slice, next, &next_len, &postings);
+		if (rc == MDB_MAP_FULL && grow_map(s) == 0)
+			continue;
+		if (rc == MDB_TXN_FULL && slice > 1) {
+			slice /= 2;
+			continue;
+		}
+		if (rc != 0)
+			goto fail;
+		items += slice;
+		if (next_len == 0)
+			break;
+		if (items % (16 * 4096) < slice)
+			edu_log(LOG_NOTICE, "store: search index: %llu postings so far", (unsigned long long)postings);
+		memcpy(from, next, next_len);
+		from_len = next_len;
+	}
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	if ((rc = mdb_del(txn, s->db[DB_META], &k, NULL)) != 0 || (rc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		goto fail;
+	}
+	edu_log(LOG_NOTICE, "store: search index built (%llu postings)", (unsigned long long)postings);
+	return EDU_OK;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	edu_log(LOG_ERR, "store: building the search index: %s", mdb_strerror(rc));
+	return err_from_rc(rc);
 }
 
 /* Opens the databases, checks the format version and loads the counters. */
@@ -1532,22 +1590,31 @@ static edu_err open_dbs(edu_store *s)
 			goto out;
 		}
 		if (f < STORE_FORMAT) {
-			/* Format 1 had no sources index, formats 1 and 2 kept the
-			 * search index as LMDB duplicates: build what is missing and
-			 * record the new format in this one transaction, so a crash
-			 * leaves the old format to redo. */
-			uint64_t indexed = 0, postings = 0;
+			/* Format 1 had no sources index: it is built here. Formats 1 and
+			 * 2 kept the search index as LMDB duplicates in `terms`: that
+			 * database goes, and the reindex mark makes reindex() build the
+			 * blocks after this transaction. Format 3 is written now, so an
+			 * older build refuses the store from here on (a crash before the
+			 * index is complete leaves the mark: the next open starts over). */
+			uint64_t indexed = 0;
 			uint8_t b[4] = {0, 0, 0, STORE_FORMAT};
+			MDB_dbi old;
 			if (f == 1 && (rc = store_source_rebuild(txn, s, &indexed)) != 0)
 				goto lmdb_fail;
-			if ((rc = postings_rebuild(txn, s, &postings)) != 0)
+			rc = mdb_dbi_open(txn, "terms", 0, &old);
+			if (rc == 0)
+				rc = mdb_drop(txn, old, 1);
+			if (rc != 0 && rc != MDB_NOTFOUND)
+				goto lmdb_fail;
+			MDB_val rk = {strlen(STORE_META_REINDEX), STORE_META_REINDEX}, rv1 = {1, "1"};
+			if ((rc = mdb_put(txn, s->db[DB_META], &rk, &rv1, 0)) != 0)
 				goto lmdb_fail;
 			v.mv_size = sizeof b;
 			v.mv_data = b;
 			if ((rc = mdb_put(txn, s->db[DB_META], &k, &v, 0)) != 0)
 				goto lmdb_fail;
-			edu_log(LOG_NOTICE, "store: migrated format %u to %d (%llu old links, %llu search postings indexed)",
-			    f, STORE_FORMAT, (unsigned long long)indexed, (unsigned long long)postings);
+			edu_log(LOG_NOTICE, "store: migrating format %u to %d (%llu old links indexed)", f, STORE_FORMAT,
+			    (unsigned long long)indexed);
 		}
 	}
 	if ((rv = store_counters_get(txn, s, &s->committed)) != EDU_OK)
@@ -1652,7 +1719,7 @@ edu_err edu_store_open(edu_store **out, const edu_store_opts *o)
 	MDB_envinfo info;
 	mdb_env_info(s->env, &info);
 	s->map_size = info.me_mapsize;
-	if ((rv = open_dbs(s)) != EDU_OK)
+	if ((rv = open_dbs(s)) != EDU_OK || (rv = reindex(s)) != EDU_OK)
 		goto out;
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
 		goto nomem;

@@ -26,8 +26,9 @@
  * build, which would keep writing items without maintaining the index, now
  * refuses the store instead of leaving stale redirects behind. Format 3
  * replaced the `terms` DUPSORT database (one duplicate per posting) with
- * `postings` (blocks, store_post.c); a format-2 store's index is rebuilt
- * from its items when opened, in the transaction that writes format 3. 
+ * `postings` (blocks, store_post.c); a format-1 or 2 store's index is
+ * rebuilt from its items when opened (in slices of items, one transaction
+ * each, while meta "store.reindex" marks the work as unfinished). 
  *
  * ikey = unit bytes, 0x00, seq u64.
  * okey = ~ts, ~unit bytes, 0xFF, ~seq, where ts is `published` with its sign
@@ -50,6 +51,7 @@
 #define STORE_FORMAT 3 /* "store.format" this build writes; newer is refused, 1 and 2 are migrated */
 #define STORE_META_FORMAT "store.format"
 #define STORE_META_COUNTERS "store.counters"
+#define STORE_META_REINDEX "store.reindex" /* present while the search index is being built */
 #define STORE_META_RESERVED "store." /* callers may not write keys with this prefix */
 
 #define IKEY_MAX (EDU_UNIT_ID_MAX + 1 + 8)

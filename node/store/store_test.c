@@ -1661,6 +1661,64 @@ static void test_postings_migrate(void **state)
 	mdb_env_close(env);
 }
 
+/* The index is rebuilt in slices of 4,096 items (one transaction each); a
+ * store left with the reindex mark (an interrupted migration) is rebuilt
+ * from scratch on the next open, whatever the index held. */
+static void test_reindex_slices(void **state)
+{
+	edu_store *s = open_tmp();
+	edu_store_batch *b = NULL;
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	for (uint64_t i = 1; i <= 9000; i++) {
+		edu_item *x = mk(SELF, i, 1, EDU_KIND_NEWS, 1000 + (int64_t)(i % 777), i % 4 ? "Tin học đường" : "Tuyển sinh",
+		    i % 5 ? "" : "Đồng Tháp");
+		add_item(b, x);
+		edu_item_free(x);
+	}
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	edu_store_batch_free(b);
+	edu_store_close(s);
+
+	/* An interrupted migration: the mark set, the index holding a
+	 * stray posting and missing everything else. */
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi meta, post;
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 16);
+	assert_int_equal(mdb_env_open(env, tmpl, 0, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	assert_int_equal(mdb_dbi_open(txn, "postings", 0, &post), 0);
+	assert_int_equal(mdb_drop(txn, post, 0), 0);
+	okey stray;
+	store_okey_make(&stray, 5, "thcs-khong-co", 1);
+	store_posting sp = {"tin", &stray, 3, store_term_pfx("tin", 3)};
+	assert_int_equal(store_post_add(txn, post, &sp, 1), 0);
+	MDB_val k = {strlen("store.reindex"), "store.reindex"}, v = {1, "1"};
+	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	s = open_tmp();
+	edu_query q = {.q = "tuyen sinh", .limit = 1000};
+	edu_item **items = NULL;
+	bool more = false;
+	size_t n = query(s, &q, &items, &more);
+	edu_store_items_free(items, n);
+	assert_int_equal(n, 1000);
+	assert_true(more); /* 2,250 in all */
+	assert_int_equal(search_count(s, "hoc duong dong thap"), 1000); /* 1,350: the first page */
+	check_store(s); /* exactly the live items' postings: the stray one is gone */
+	edu_store_rd *r = NULL;
+	char *val = NULL;
+	size_t len;
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	assert_int_equal(edu_store_meta_get(r, "store.reindex", &val, &len), EDU_ENOENT);
+	edu_store_read_end(r);
+	edu_store_close(s);
+}
+
 /* The search index's blocks against a plain sorted-set model: random
  * batches of additions (with duplicates), deletions (first entries of
  * blocks included), neighbouring tokens, and seeks from every position. */
@@ -1804,6 +1862,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_source_migrate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_postings_migrate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_postings_model, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reindex_slices, setup, teardown),
 	};
 	edu_log_set_level(LOG_ERR);
 	if (argc > 1) {
