@@ -1,7 +1,8 @@
 /* Child → parent replication over nng (req/rep). One uplink per node that has
- * a parent. It forwards the store's change log in batches; the parent
- * acknowledges a batch only once it is durable; the acked log position is
- * kept in the store (meta "uplink.acked") and the log trimmed behind it.
+ * a parent. It forwards the store's change log in batches, several in flight
+ * (the parent commits them in log order); the parent acknowledges a batch
+ * only once it is durable; the acked log position is kept in the store (meta
+ * "uplink.acked") and the log trimmed behind it.
  * Heartbeats carrying the subtree's status travel on their own nng context,
  * never queued behind content. Reconnects with backoff, forever. */
 #ifndef EDU_UPLINK_H
