@@ -310,6 +310,9 @@ echo "Portals (open in a browser; feeds at /feed.atom, /feed.rss, /feed.json; AP
 for u in "${UNITS[@]}"; do
 	printf '  %-7s %-24s %-28s %s\n' "${ROLE[$u]}" "$u" "$(url "$u")/" "${NAME[$u]}"
 done
+# Item counts in the topology travel with the heartbeats (every second, one
+# hop at a time): let the ones sent after the publishing arrive first.
+sleep 2.5
 echo
 echo "\$ edunetctl --node $(url so-dongthap) topology"
 "$EDUNETCTL" --node "$(url so-dongthap)" topology || echo "(edunetctl topology failed: exit $?)"
