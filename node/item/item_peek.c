@@ -31,15 +31,40 @@ static bool get_varint(pb_cur *c, uint64_t *v)
 	return false; /* more than 10 bytes */
 }
 
+/* A field's key, read exactly as protobuf-c reads it (so that the two agree
+ * on every input the decoder accepts): at most 5 bytes, the field number
+ * in 32 bits, refused only when the first byte holds no number bits. */
+static bool get_key(pb_cur *c, uint32_t *field, int *wt)
+{
+	size_t avail = (size_t)(c->end - c->p), max = avail > 5 ? 5 : avail;
+	const uint8_t *d = c->p;
+	uint32_t tag;
+	unsigned shift = 4;
+	if (avail == 0 || (d[0] & 0xf8) == 0)
+		return false;
+	*wt = d[0] & 7;
+	tag = (uint32_t)(d[0] & 0x7f) >> 3;
+	for (size_t i = 0;; i++) {
+		if (i > 0) {
+			tag |= (uint32_t)(d[i] & 0x7f) << shift;
+			shift += 7;
+		}
+		if (!(d[i] & 0x80)) {
+			*field = tag;
+			c->p += i + 1;
+			return true;
+		}
+		if (i + 1 >= max)
+			return false;
+	}
+}
+
 /* Next field: its number, wire type, and either its varint value or its
  * length-delimited payload. false on malformed input. */
 static bool next_field(pb_cur *c, uint32_t *field, int *wt, uint64_t *val, const uint8_t **data, size_t *len)
 {
-	uint64_t key;
-	if (!get_varint(c, &key) || (key >> 3) == 0 || (key >> 3) > 0x1FFFFFFF)
+	if (!get_key(c, field, wt))
 		return false;
-	*field = (uint32_t)(key >> 3);
-	*wt = (int)(key & 7);
 	switch (*wt) {
 	case WT_VARINT:
 		return get_varint(c, val);
@@ -91,7 +116,7 @@ edu_err edu_record_view(const uint8_t *buf, size_t len, edu_record_ref *out)
 		else if (f <= 4)
 			return EDU_EINVAL; /* a known field with the wrong wire type */
 	}
-	if (format != EDU_RECORD_FORMAT)
+	if ((uint32_t)format != EDU_RECORD_FORMAT) /* a uint32 field: protobuf-c keeps the low 32 bits */
 		return EDU_EVERSION;
 	if (out->item_len == 0 || out->item_len > EDU_ITEM_BYTES_MAX || (out->sig_len != 0 && out->sig_len != 64))
 		return EDU_EINVAL;
@@ -123,9 +148,9 @@ bool edu_item_peek(const uint8_t *buf, size_t len, edu_item_head *h)
 			h->seq = v;
 			break;
 		case 3:
-			if (wt != WT_VARINT || v > UINT32_MAX)
+			if (wt != WT_VARINT)
 				return false;
-			h->version = (uint32_t)v;
+			h->version = (uint32_t)v; /* a uint32 field: the low 32 bits, as protobuf-c */
 			break;
 		case 5:
 			if (wt != WT_VARINT)

@@ -40,13 +40,6 @@ static inline uint64_t flag_plain(uint64_t w)
 	return (w | ~((w & W_LOW7) + W_LOW7)) & W_HIGH;
 }
 
-/* 0x80 in each byte that is non-ASCII, below 0x20 (NUL included) or DEL. */
-static inline uint64_t flag_text(uint64_t w)
-{
-	uint64_t t = w & W_LOW7;
-	return (w | ~(t + W_CTLS) | (t + W_ONES)) & W_HIGH;
-}
-
 /* 0x80 in each byte below 0x20 or DEL. */
 static inline uint64_t flag_ctl(uint64_t w)
 {

@@ -2,7 +2,8 @@
  * child (Push.records) or from disk: edu_record_decode, then edu_item_decode
  * on the record's item bytes and on the raw input. Invariants: what decodes
  * validates, converts to JSON, and re-encodes to bytes that decode to the
- * same item. */
+ * same item; edu_record_view and edu_item_peek (the replication path's
+ * readers) agree with the decoders. */
 #include <string.h>
 #include <jansson.h>
 #include "fuzz.h"
@@ -18,6 +19,12 @@ static void item_bytes(const uint8_t *data, size_t size)
 		return;
 	}
 	FUZZ_CHECK(it != NULL, "decode OK without an item");
+	/* The change log and the uplink route by edu_item_peek: on every item
+	 * the store accepts it must read the same identity. */
+	edu_item_head h;
+	FUZZ_CHECK(edu_item_peek(data, size, &h), "decodable item that peek refuses");
+	FUZZ_CHECK(strcmp(h.unit, it->unit) == 0 && h.seq == it->seq && h.version == it->version &&
+	    h.deleted == it->deleted && h.n_attachments == it->n_attachments, "peek disagrees with decode");
 	char vwhy[256] = "";
 	FUZZ_CHECK(edu_item_validate(it, vwhy, sizeof vwhy) == EDU_OK, "decoded item fails validate: %s", vwhy);
 
@@ -59,8 +66,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_quiet();
 	edu_record rec;
+	edu_record_ref ref;
 	memset(&rec, 0, sizeof rec);
+	/* The in-place view (what replication reads) and the decoding copy agree. */
+	edu_err ve = edu_record_view(data, size, &ref);
 	if (edu_record_decode(data, size, &rec) == EDU_OK) {
+		FUZZ_CHECK(ve == EDU_OK && ref.item_len == rec.item_len && memcmp(ref.item, rec.item, rec.item_len) == 0,
+		    "record view disagrees with decode");
 		FUZZ_CHECK(rec.item != NULL || rec.item_len == 0, "record without item bytes");
 		FUZZ_CHECK(rec.item_len <= EDU_RECORD_MAX, "record item of %zu bytes", rec.item_len);
 		uint8_t *enc = NULL;
