@@ -744,17 +744,6 @@ static int chain_enter(edu_agg *a, int child, const Edunet__Wire__Push *p)
 	return got;
 }
 
-static void deadline_in(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /* Waits until batch `slot` may be committed: no other batch of the child
  * is committing, and it is a restart or its predecessor is committed. Then
  * marks it committing. false when its predecessor was not committed and is
@@ -783,7 +772,7 @@ static bool chain_turn(edu_agg *a, int child, int slot, bool restart)
 		if (waited >= (pred_here || busy ? CHAIN_WAIT_MS : CHAIN_APPEAR_MS))
 			break;
 		struct timespec dl;
-		deadline_in(&dl, (pred_here || busy ? CHAIN_WAIT_MS : CHAIN_APPEAR_MS) - waited);
+		edu_time_deadline(&dl, CLOCK_REALTIME, (pred_here || busy ? CHAIN_WAIT_MS : CHAIN_APPEAR_MS) - waited);
 		pthread_cond_timedwait(&a->chain_cv, &a->chain_mu, &dl);
 	}
 	if (ok)

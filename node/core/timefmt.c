@@ -12,6 +12,17 @@ int64_t edu_time_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void edu_time_deadline(struct timespec *ts, int clock, int64_t ms)
+{
+	clock_gettime((clockid_t)clock, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 int64_t edu_time_mono_ms(void)
 {
 	struct timespec ts;

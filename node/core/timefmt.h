@@ -12,6 +12,10 @@
 /* Unix time in milliseconds (CLOCK_REALTIME) and a monotonic clock in ms. */
 int64_t edu_time_now_ms(void);
 int64_t edu_time_mono_ms(void);
+/* An absolute deadline ms from now on clock (CLOCK_REALTIME for a default
+ * pthread_cond_timedwait, CLOCK_MONOTONIC for a condvar set to it). */
+struct timespec;
+void edu_time_deadline(struct timespec *ts, int clock, int64_t ms);
 
 /* Parses "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" into Unix seconds;
  * *tz_min (may be NULL) gets the offset in minutes. */

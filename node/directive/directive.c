@@ -172,13 +172,7 @@ bool edu_dir_wait(edu_dir *d, uint64_t *gen, int timeout_ms)
 {
 	struct timespec ts;
 	bool changed;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	edu_time_deadline(&ts, CLOCK_REALTIME, timeout_ms);
 	pthread_mutex_lock(&d->wmu);
 	while (d->gen == *gen && !d->woken && pthread_cond_timedwait(&d->wcv, &d->wmu, &ts) == 0)
 		;

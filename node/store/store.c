@@ -629,18 +629,16 @@ edu_put_result edu_store_batch_result(const edu_store_batch *b, size_t i, uint64
 
 /* ---- applying a batch (writer thread, inside a nested transaction) --------- */
 
-/* A search posting waiting to be put (see flush_postings): term points into
- * the batch's store_terms and ok into the record's op, which outlive the
- * batch's application. */
-typedef store_posting posting;
-
 typedef struct wctx {
 	edu_store *s;
 	MDB_txn *txn;
 	store_counters c;
 	int64_t now_ms;
 	bool changed;
-	posting *pend; /* postings to add, put in order when the batch ends */
+	/* Postings to add, put in order when the batch ends (flush_postings):
+	 * term points into the batch's store_terms and ok into the record's
+	 * op, which outlive the batch's application. */
+	store_posting *pend;
 	size_t n_pend, cap_pend;
 } wctx;
 
@@ -696,14 +694,14 @@ static int index_entries(wctx *w, const char *unit, uint8_t kind, const okey *ok
 			size_t nc = w->cap_pend ? w->cap_pend : 4096;
 			while (nc < w->n_pend + (t1 - t0))
 				nc *= 2;
-			posting *np = realloc(w->pend, nc * sizeof *np);
+			store_posting *np = realloc(w->pend, nc * sizeof *np);
 			if (np == NULL)
 				return ENOMEM;
 			w->pend = np;
 			w->cap_pend = nc;
 		}
 		for (size_t i = t0; i < t1; i++)
-			w->pend[w->n_pend++] = (posting){t->buf + t->t[i].off, ok, t->t[i].len, t->t[i].pfx};
+			w->pend[w->n_pend++] = (store_posting){t->buf + t->t[i].off, ok, t->t[i].len, t->t[i].pfx};
 		return 0;
 	}
 	for (size_t i = t0; i < t1; i++)
@@ -714,7 +712,7 @@ static int index_entries(wctx *w, const char *unit, uint8_t kind, const okey *ok
 
 static int posting_cmp(const void *pa, const void *pb)
 {
-	const posting *a = pa, *b = pb;
+	const store_posting *a = pa, *b = pb;
 	int c = store_term_cmp(a->pfx, a->term, a->tlen, b->pfx, b->term, b->tlen);
 	return c != 0 ? c : store_okey_cmp(a->ok, b->ok);
 }
@@ -1202,13 +1200,7 @@ static void writer_wait(edu_store *s, uint64_t *seen, bool *mapped)
 {
 	while (s->q_head == NULL && !s->closing) {
 		struct timespec dl;
-		clock_gettime(CLOCK_MONOTONIC, &dl);
-		dl.tv_sec += STORE_IDLE_MS / 1000;
-		dl.tv_nsec += (long)(STORE_IDLE_MS % 1000) * 1000000L;
-		if (dl.tv_nsec >= 1000000000L) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000L;
-		}
+		edu_time_deadline(&dl, CLOCK_MONOTONIC, STORE_IDLE_MS);
 		if (pthread_cond_timedwait(&s->work_cv, &s->mu, &dl) != ETIMEDOUT)
 			continue;
 		uint64_t u = atomic_load_explicit(&s->uses, memory_order_relaxed);
@@ -1342,15 +1334,7 @@ uint64_t edu_store_log_head(edu_store *s)
 uint64_t edu_store_log_wait(edu_store *s, uint64_t after, int timeout_ms)
 {
 	struct timespec dl;
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	if (timeout_ms > 0) {
-		dl.tv_sec += timeout_ms / 1000;
-		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (dl.tv_nsec >= 1000000000L) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000L;
-		}
-	}
+	edu_time_deadline(&dl, CLOCK_MONOTONIC, timeout_ms > 0 ? timeout_ms : 0);
 	pthread_mutex_lock(&s->mu);
 	s->log_waiters++;
 	uint64_t wakes = s->log_wakes;
@@ -1418,7 +1402,7 @@ static int reindex_slice(edu_store *s, const uint8_t *from, size_t from_len, siz
 	MDB_val k = {from_len, (void *)from}, v;
 	store_terms t = {0};
 	okey *oks = NULL;
-	posting *pend = NULL;
+	store_posting *pend = NULL;
 	size_t n_ok = 0, n_pend = 0, cap_pend = 0, seen = 0;
 	int rc;
 	*next_len = 0;
@@ -1453,7 +1437,7 @@ static int reindex_slice(edu_store *s, const uint8_t *from, size_t from_len, siz
 				size_t nc = cap_pend ? cap_pend : 65536;
 				while (nc < n_pend + (t.n - t0))
 					nc *= 2;
-				posting *np = realloc(pend, nc * sizeof *np);
+				store_posting *np = realloc(pend, nc * sizeof *np);
 				if (np == NULL)
 					e = EDU_ENOMEM;
 				else
@@ -1466,7 +1450,7 @@ static int reindex_slice(edu_store *s, const uint8_t *from, size_t from_len, siz
 			}
 			store_okey_make(&oks[n_ok], it->published, it->unit, it->seq);
 			for (size_t i = t0; i < t.n; i++) /* offsets for now: t.buf may move */
-				pend[n_pend++] = (posting){(const char *)(uintptr_t)t.t[i].off, &oks[n_ok], t.t[i].len, t.t[i].pfx};
+				pend[n_pend++] = (store_posting){(const char *)(uintptr_t)t.t[i].off, &oks[n_ok], t.t[i].len, t.t[i].pfx};
 			n_ok++;
 		}
 		edu_item_free(it);
@@ -1505,8 +1489,8 @@ static edu_err reindex(edu_store *s)
 	MDB_txn *txn = NULL;
 	MDB_val k = {strlen(STORE_META_REINDEX), STORE_META_REINDEX}, v;
 	uint8_t from[IKEY_MAX], next[IKEY_MAX];
-	size_t from_len = 0, next_len = 0, slice = 4096;
-	uint64_t postings = 0, items = 0;
+	size_t from_len = 0, next_len = 0, slice = 4096, slices = 0;
+	uint64_t postings = 0;
 	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 	if (rc != 0)
 		goto fail;
@@ -1530,10 +1514,9 @@ static edu_err reindex(edu_store *s)
 		}
 		if (rc != 0)
 			goto fail;
-		items += slice;
 		if (next_len == 0)
 			break;
-		if (items % (16 * 4096) < slice)
+		if (++slices % 16 == 0)
 			edu_log(LOG_NOTICE, "store: search index: %llu postings so far", (unsigned long long)postings);
 		memcpy(from, next, next_len);
 		from_len = next_len;

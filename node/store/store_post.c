@@ -204,9 +204,10 @@ static int next_first(MDB_cursor *c, const uint8_t *prefix, size_t plen, bool *h
 	return 0;
 }
 
-/* Adds the okeys ok[0..n) (ascending, duplicates allowed) to term. */
+/* Adds the okeys ok[0..n) (ascending, duplicates allowed) to term. l and m
+ * are scratch lists, reused across calls. */
 static int add_term(MDB_txn *txn, MDB_dbi dbi, MDB_cursor *c, const char *term, size_t tlen,
-    const okey *const *ok, size_t n, plist *l)
+    const okey *const *ok, size_t n, plist *l, plist *m)
 {
 	pkey pre;
 	uint64_t count;
@@ -241,7 +242,7 @@ static int add_term(MDB_txn *txn, MDB_dbi dbi, MDB_cursor *c, const char *term, 
 			j++;
 		/* Merge the block's entries (l) with ok[i..j), both ascending. */
 		size_t nb = l->n, a = 0;
-		plist m = {0};
+		m->n = 0;
 		for (size_t b = i; a < nb || b < j;) {
 			int cmp = a == nb ? 1 : b == j ? -1 : store_okey_cmp(&l->v[a], ok[b]);
 			const okey *take = cmp <= 0 ? &l->v[a] : ok[b];
@@ -251,19 +252,15 @@ static int add_term(MDB_txn *txn, MDB_dbi dbi, MDB_cursor *c, const char *term, 
 				b++;
 			if (cmp > 0)
 				added++;
-			if (m.n > 0 && store_okey_cmp(&m.v[m.n - 1], take) == 0) {
+			if (m->n > 0 && store_okey_cmp(&m->v[m->n - 1], take) == 0) {
 				if (cmp > 0)
 					added--; /* a duplicate within the additions */
 				continue;
 			}
-			if ((rc = plist_push(&m, take)) != 0) {
-				free(m.v);
+			if ((rc = plist_push(m, take)) != 0)
 				return rc;
-			}
 		}
-		rc = put_blocks(txn, dbi, pre.b, pre.len, &m);
-		free(m.v);
-		if (rc != 0)
+		if ((rc = put_blocks(txn, dbi, pre.b, pre.len, m)) != 0)
 			return rc;
 		count += added;
 		i = j;
@@ -274,7 +271,7 @@ static int add_term(MDB_txn *txn, MDB_dbi dbi, MDB_cursor *c, const char *term, 
 int store_post_add(MDB_txn *txn, MDB_dbi dbi, const store_posting *p, size_t n)
 {
 	MDB_cursor *c = NULL;
-	plist l = {0};
+	plist l = {0}, m = {0};
 	const okey **oks = NULL;
 	int rc = mdb_cursor_open(txn, dbi, &c);
 	if (rc != 0)
@@ -289,13 +286,14 @@ int store_post_add(MDB_txn *txn, MDB_dbi dbi, const store_posting *p, size_t n)
 			oks[j - i] = p[j].ok;
 			j++;
 		}
-		if ((rc = add_term(txn, dbi, c, p[i].term, p[i].tlen, oks, j - i, &l)) != 0)
+		if ((rc = add_term(txn, dbi, c, p[i].term, p[i].tlen, oks, j - i, &l, &m)) != 0)
 			goto out;
 		i = j;
 	}
 out:
 	free(oks);
 	free(l.v);
+	free(m.v);
 	mdb_cursor_close(c);
 	return rc;
 }

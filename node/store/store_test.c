@@ -61,6 +61,37 @@ static edu_store *open_tmp(void)
 	return open_at(tmpl, 0, 0, SELF);
 }
 
+/* The store's LMDB env opened directly (the store closed), to fake what
+ * older builds wrote; raw_end commits (or aborts a read-only txn) and closes. */
+static MDB_txn *raw_begin(MDB_env **env, unsigned flags)
+{
+	MDB_txn *txn = NULL;
+	assert_int_equal(mdb_env_create(env), 0);
+	mdb_env_set_maxdbs(*env, 16);
+	assert_int_equal(mdb_env_open(*env, tmpl, flags, 0640), 0);
+	assert_int_equal(mdb_txn_begin(*env, NULL, flags, &txn), 0);
+	return txn;
+}
+
+static void raw_end(MDB_env *env, MDB_txn *txn, bool commit)
+{
+	if (commit)
+		assert_int_equal(mdb_txn_commit(txn), 0);
+	else
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+}
+
+/* Writes meta "store.format" = f in txn. */
+static void raw_set_format(MDB_txn *txn, uint8_t f)
+{
+	MDB_dbi meta;
+	uint8_t b[4] = {0, 0, 0, f};
+	MDB_val k = {strlen("store.format"), "store.format"}, v = {4, b};
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+}
+
 static void setstr(char **p, const char *v)
 {
 	free(*p);
@@ -1063,18 +1094,9 @@ static void test_reopen(void **state)
 
 	/* a newer store format is refused */
 	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_dbi dbi;
-	assert_int_equal(mdb_env_create(&env), 0);
-	mdb_env_set_maxdbs(env, 16);
-	assert_int_equal(mdb_env_open(env, tmpl, 0, 0640), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-	uint8_t newer[4] = {0, 0, 0, STORE_FORMAT + 1};
-	MDB_val k = {strlen("store.format"), "store.format"}, v = {4, newer};
-	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	MDB_txn *txn = raw_begin(&env, 0);
+	raw_set_format(txn, STORE_FORMAT + 1);
+	raw_end(env, txn, true);
 	edu_store_opts o = {.dir = tmpl, .self_unit = SELF};
 	s = NULL;
 	assert_int_equal(edu_store_open(&s, &o), EDU_EVERSION);
@@ -1563,20 +1585,12 @@ static void test_source_migrate(void **state)
 
 	/* turn it back into what a format-1 build wrote */
 	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_dbi meta, src;
-	assert_int_equal(mdb_env_create(&env), 0);
-	mdb_env_set_maxdbs(env, 16);
-	assert_int_equal(mdb_env_open(env, tmpl, 0, 0640), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	MDB_txn *txn = raw_begin(&env, 0);
+	MDB_dbi src;
 	assert_int_equal(mdb_dbi_open(txn, "sources", MDB_DUPSORT, &src), 0);
 	assert_int_equal(mdb_drop(txn, src, 1), 0);
-	uint8_t one[4] = {0, 0, 0, 1};
-	MDB_val k = {strlen("store.format"), "store.format"}, v = {4, one};
-	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	raw_set_format(txn, 1);
+	raw_end(env, txn, true);
 
 	s = open_tmp();
 	assert_int_equal(find_src(s, "/a", unit, &seq), EDU_OK);
@@ -1618,23 +1632,15 @@ static void test_postings_migrate(void **state)
 	edu_store_close(s);
 
 	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_dbi meta, post, terms;
-	assert_int_equal(mdb_env_create(&env), 0);
-	mdb_env_set_maxdbs(env, 16);
-	assert_int_equal(mdb_env_open(env, tmpl, 0, 0640), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	MDB_txn *txn = raw_begin(&env, 0);
+	MDB_dbi post, terms;
 	assert_int_equal(mdb_dbi_open(txn, "postings", 0, &post), 0);
 	assert_int_equal(mdb_drop(txn, post, 1), 0);
 	assert_int_equal(mdb_dbi_open(txn, "terms", MDB_CREATE | MDB_DUPSORT, &terms), 0);
 	MDB_val tk = {3, "hoc"}, tv = {5, "stale"};
 	assert_int_equal(mdb_put(txn, terms, &tk, &tv, 0), 0);
-	uint8_t two[4] = {0, 0, 0, 2};
-	MDB_val k = {strlen("store.format"), "store.format"}, v = {4, two};
-	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	raw_set_format(txn, 2);
+	raw_end(env, txn, true);
 
 	s = open_tmp();
 	assert_int_equal(search_count(s, "hoc sinh"), 150);
@@ -1652,13 +1658,9 @@ static void test_postings_migrate(void **state)
 	free(val);
 	edu_store_close(s);
 
-	assert_int_equal(mdb_env_create(&env), 0);
-	mdb_env_set_maxdbs(env, 16);
-	assert_int_equal(mdb_env_open(env, tmpl, MDB_RDONLY, 0640), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	txn = raw_begin(&env, MDB_RDONLY);
 	assert_int_equal(mdb_dbi_open(txn, "terms", 0, &terms), MDB_NOTFOUND); /* dropped */
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
+	raw_end(env, txn, false);
 }
 
 /* The index is rebuilt in slices of 4,096 items (one transaction each); a
@@ -1682,12 +1684,8 @@ static void test_reindex_slices(void **state)
 	/* An interrupted migration: the mark set, the index holding a
 	 * stray posting and missing everything else. */
 	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
+	MDB_txn *txn = raw_begin(&env, 0);
 	MDB_dbi meta, post;
-	assert_int_equal(mdb_env_create(&env), 0);
-	mdb_env_set_maxdbs(env, 16);
-	assert_int_equal(mdb_env_open(env, tmpl, 0, 0640), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
 	assert_int_equal(mdb_dbi_open(txn, "postings", 0, &post), 0);
 	assert_int_equal(mdb_drop(txn, post, 0), 0);
@@ -1697,8 +1695,7 @@ static void test_reindex_slices(void **state)
 	assert_int_equal(store_post_add(txn, post, &sp, 1), 0);
 	MDB_val k = {strlen("store.reindex"), "store.reindex"}, v = {1, "1"};
 	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	raw_end(env, txn, true);
 
 	s = open_tmp();
 	edu_query q = {.q = "tuyen sinh", .limit = 1000};

@@ -122,13 +122,7 @@ static bool wait_ms(edu_uplink *u, int64_t ms)
 {
 	struct timespec ts;
 	bool s;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	edu_time_deadline(&ts, CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&u->mu);
 	while (!u->stopping && pthread_cond_timedwait(&u->cv, &u->mu, &ts) == 0)
 		;
