@@ -10,7 +10,7 @@ set -euo pipefail
 
 BASE=(build-essential cmake pkg-config
       libevent-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev
-      libcmark-dev libutf8proc-dev libjansson-dev libinih-dev libcmocka-dev
+      libcmark-dev libutf8proc-dev libjansson-dev libcjson-dev libinih-dev libcmocka-dev
       libsodium-dev libmbedtls-dev libxml2-dev
       python3 python3-feedparser clang curl
       chromium fonts-noto-core)  # headless browser for the XSS tests (tests/integration/sec_xss.py)

@@ -16,6 +16,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <cJSON.h>
 #include <jansson.h>
 #include <sodium.h>
 
@@ -171,18 +172,18 @@ static bool is_json_type(struct evhttp_request *req)
 	return (n == 16 && strncasecmp(ct, "application/json", 16) == 0);
 }
 
-/* Parses the request body as one JSON object (or, with array_ok, an array:
- * a batch create, bounded only by [http] max_body): 400/413/415 on failure. */
-static json_t *json_body(edu_http_loop *l, struct evhttp_request *req, bool array_ok)
+/* The request body, checked for type and size: NULL after replying
+ * 415/413/500. With array_ok the body may be a JSON array (a batch create,
+ * bounded only by [http] max_body) when above EDU_API_JSON_MAX. */
+static const char *body_text(edu_http_loop *l, struct evhttp_request *req, bool array_ok, size_t *len)
 {
-	size_t len;
 	int status = 0;
 	if (!is_json_type(req)) {
 		reply_err(l, req, 415, "send the item as application/json");
 		return NULL;
 	}
 	/* The HTTP server already refused bodies over [http] max_body. */
-	const char *p = body_of(req, array_ok ? SIZE_MAX : EDU_API_JSON_MAX, &len, &status);
+	const char *p = body_of(req, array_ok ? SIZE_MAX : EDU_API_JSON_MAX, len, &status);
 	if (!p) {
 		if (status == 413)
 			reply_err(l, req, 413, "body larger than %u bytes", EDU_API_JSON_MAX);
@@ -190,15 +191,26 @@ static json_t *json_body(edu_http_loop *l, struct evhttp_request *req, bool arra
 			reply_err(l, req, 500, "cannot read the body");
 		return NULL;
 	}
-	if (array_ok && len > EDU_API_JSON_MAX) {
+	if (array_ok && *len > EDU_API_JSON_MAX) {
 		size_t ws = 0; /* the body is not NUL-terminated */
-		while (ws < len && (p[ws] == ' ' || p[ws] == '\t' || p[ws] == '\r' || p[ws] == '\n'))
+		while (ws < *len && (p[ws] == ' ' || p[ws] == '\t' || p[ws] == '\r' || p[ws] == '\n'))
 			ws++;
-		if (ws >= len || p[ws] != '[') {
+		if (ws >= *len || p[ws] != '[') {
 			reply_err(l, req, 413, "body larger than %u bytes", EDU_API_JSON_MAX);
 			return NULL;
 		}
 	}
+	return p;
+}
+
+/* Parses the request body as one JSON object (jansson): 400/413/415 on
+ * failure. Item bodies go through item_body instead. */
+static json_t *json_body(edu_http_loop *l, struct evhttp_request *req)
+{
+	size_t len;
+	const char *p = body_text(l, req, false, &len);
+	if (!p)
+		return NULL;
 	if (!edu_text_utf8_valid(p, len)) {
 		reply_err(l, req, 400, "body is not valid UTF-8 or contains NUL");
 		return NULL;
@@ -209,8 +221,35 @@ static json_t *json_body(edu_http_loop *l, struct evhttp_request *req, bool arra
 		reply_err(l, req, 400, "bad JSON at line %d column %d: %s", err.line, err.column, err.text);
 		return NULL;
 	}
-	if (!json_is_object(j) && !(array_ok && json_is_array(j))) {
+	if (!json_is_object(j)) {
 		json_decref(j);
+		reply_err(l, req, 400, "the body must be a JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+/* An item create/update body (or, with array_ok, an array: a batch create)
+ * parsed with cJSON, the ingest hot path (see item.h): 400/413/415 on
+ * failure. */
+static cJSON *item_body(edu_http_loop *l, struct evhttp_request *req, bool array_ok)
+{
+	size_t len;
+	char why[160];
+	cJSON *j = NULL;
+	const char *p = body_text(l, req, array_ok, &len);
+	if (!p)
+		return NULL;
+	edu_err rv = edu_item_json_parse(p, len, &j, why, sizeof why);
+	if (rv != EDU_OK) {
+		if (rv == EDU_ENOMEM)
+			reply_err(l, req, 500, "out of memory");
+		else
+			reply_err(l, req, 400, "%s", why);
+		return NULL;
+	}
+	if (!cJSON_IsObject(j) && !(array_ok && cJSON_IsArray(j))) {
+		cJSON_Delete(j);
 		if (array_ok)
 			reply_err(l, req, 400, "the body must be a JSON object or an array of 1..%d objects",
 			    EDU_API_BATCH_MAX);
@@ -582,7 +621,7 @@ static edu_err set_str(char **field, const char *v)
 
 /* A new item of this node from one create object, without its seq: 0, or
  * the HTTP status with the reason in why. */
-static int new_item(edu_api *a, const json_t *j, edu_item **out, char *why, size_t whylen)
+static int new_item(edu_api *a, const cJSON *j, edu_item **out, char *why, size_t whylen)
 {
 	*out = NULL;
 	edu_item *it = edu_item_new();
@@ -708,14 +747,16 @@ out:
 	batch_op_free(o);
 }
 
-static void create_batch(edu_api *a, edu_http_loop *l, struct evhttp_request *req, json_t *arr)
+static void create_batch(edu_api *a, edu_http_loop *l, struct evhttp_request *req, const cJSON *arr)
 {
-	size_t n = json_array_size(arr), i;
+	size_t n = 0, i = 0;
 	edu_store_batch *b = NULL;
 	batch_op *o = NULL;
 	char why[256];
 	edu_err rv = EDU_OK;
-	json_t *v;
+	const cJSON *v;
+	for (v = arr->child; v; v = v->next)
+		n++;
 	if (n == 0) {
 		reply_err(l, req, 400, "the array is empty: send 1..%d items", EDU_API_BATCH_MAX);
 		return;
@@ -733,11 +774,11 @@ static void create_batch(edu_api *a, edu_http_loop *l, struct evhttp_request *re
 	o->a = a;
 	o->l = l;
 	o->req = req;
-	json_array_foreach(arr, i, v) {
+	for (v = arr->child; v; v = v->next, i++) {
 		edu_item *it = NULL;
 		edu_record rec = {0};
 		int status;
-		if (!json_is_object(v)) {
+		if (!cJSON_IsObject(v)) {
 			snprintf(why, sizeof why, "item %zu is not a JSON object", i);
 			status = 400;
 		} else if ((status = new_item(a, v, &it, why, sizeof why)) == 0) {
@@ -797,17 +838,17 @@ out:
 static void create_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
 {
 	char why[256] = "";
-	json_t *j = json_body(l, req, true);
+	cJSON *j = item_body(l, req, true);
 	if (!j)
 		return;
-	if (json_is_array(j)) {
+	if (cJSON_IsArray(j)) {
 		create_batch(a, l, req, j);
-		json_decref(j);
+		cJSON_Delete(j);
 		return;
 	}
 	edu_item *it = NULL;
 	int status = new_item(a, j, &it, why, sizeof why);
-	json_decref(j);
+	cJSON_Delete(j);
 	if (status) {
 		reply_err(l, req, status, "%s", why);
 		return;
@@ -838,19 +879,19 @@ static edu_item *load_own(edu_api *a, edu_http_loop *l, struct evhttp_request *r
 static void update_item(edu_api *a, edu_http_loop *l, struct evhttp_request *req, const char *id)
 {
 	char why[256] = "";
-	json_t *j = json_body(l, req, false);
+	cJSON *j = item_body(l, req, false);
 	if (!j)
 		return;
 	edu_item *it = load_own(a, l, req, id);
 	if (!it) {
-		json_decref(j);
+		cJSON_Delete(j);
 		return;
 	}
 	/* The body's fields replace the stored ones; published is kept unless given. */
 	int64_t updated_before = it->updated;
 	it->updated = 0;
 	edu_err rv = edu_item_from_json(it, j, why, sizeof why);
-	json_decref(j);
+	cJSON_Delete(j);
 	if (rv != EDU_OK) {
 		reply_err(l, req, rv == EDU_ETOOBIG ? 413 : 400, "%s", why[0] ? why : edu_strerror(rv));
 		edu_item_free(it);
@@ -1059,7 +1100,7 @@ static const char *jstr(json_t *o, const char *k)
 
 static void dir_publish(edu_api *a, edu_http_loop *l, struct evhttp_request *req)
 {
-	json_t *j = json_body(l, req, false), *aud, *v;
+	json_t *j = json_body(l, req), *aud, *v;
 	const char *types[EDU_DIR_TYPES_MAX], *units[EDU_DIR_UNITS_MAX];
 	edu_dir_file files[EDU_DIR_ATTACH_COUNT_MAX];
 	size_t nf = 0, i;
@@ -1136,7 +1177,7 @@ static void dir_ack_or_report(edu_api *a, edu_http_loop *l, struct evhttp_reques
 			reply_json(l, req, 200, json_pack("{s:s, s:b}", "id", id, "acknowledged", 1));
 		return;
 	}
-	json_t *j = json_body(l, req, false);
+	json_t *j = json_body(l, req);
 	edu_dir_file files[EDU_DIR_ATTACH_COUNT_MAX];
 	size_t nf = 0;
 	if (!j)

@@ -1,6 +1,10 @@
-/* JSON codec of the item (API shape, see item.h) on jansson. */
+/* JSON codec of the item (API shape, see item.h): output on jansson, like
+ * every other JSON the node writes; input on cJSON, because create and update
+ * bodies are the ingest hot path and jansson's lexer costs ~11 us a 1 KiB item
+ * there against ~0.9 us (see item.h). */
 #include "item.h"
 
+#include <cJSON.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +12,7 @@
 #include <string.h>
 
 #include "core/timefmt.h"
+#include "text/text.h"
 
 /* ---- to_json ---- */
 
@@ -117,6 +122,74 @@ json_t *edu_item_to_json(const edu_item *it, bool with_body)
 
 /* ---- from_json ---- */
 
+/* True when the text holds the escape \u0000 inside a string. cJSON would
+ * decode it into a NUL and silently cut the string there. An escape is a
+ * backslash preceded by an even run of backslashes; outside strings a
+ * backslash is invalid JSON, which the parse then refuses anyway. */
+static bool has_nul_escape(const char *p, size_t len)
+{
+	static const char pat[] = "\\u0000";
+	const char *end = p + len, *s = p;
+	while ((s = memmem(s, (size_t)(end - s), pat, sizeof pat - 1)) != NULL) {
+		size_t run = 0;
+		while (s - run > p && s[-1 - (ptrdiff_t)run] == '\\')
+			run++;
+		if (run % 2 == 0)
+			return true;
+		s++;
+	}
+	return false;
+}
+
+static void line_col(const char *p, const char *at, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (const char *q = p; q < at; q++) {
+		if (*q == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)*q & 0xC0) != 0x80) {
+			(*col)++; /* columns count characters */
+		}
+	}
+}
+
+edu_err edu_item_json_parse(const char *p, size_t len, struct cJSON **out, char *why, size_t whylen)
+{
+	*out = NULL;
+	const char *end = NULL;
+	int line, col;
+	if (!edu_text_utf8_valid(p, len)) {
+		snprintf(why, whylen, "body is not valid UTF-8 or contains NUL");
+		return EDU_EINVAL;
+	}
+	if (has_nul_escape(p, len)) {
+		snprintf(why, whylen, "bad JSON: a string contains \\u0000 (a NUL character)");
+		return EDU_EINVAL;
+	}
+	cJSON *j = cJSON_ParseWithLengthOpts(p, len, &end, false);
+	if (j == NULL) {
+		/* end is where the parse stopped; NULL only when out of memory */
+		if (end == NULL)
+			return EDU_ENOMEM;
+		line_col(p, end < p + len ? end : p + len, &line, &col);
+		snprintf(why, whylen, "bad JSON at line %d column %d%s", line, col,
+		    end >= p + len ? ": unexpected end of input" : "");
+		return EDU_EINVAL;
+	}
+	while (end < p + len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+		end++;
+	if (end < p + len) {
+		cJSON_Delete(j);
+		line_col(p, end, &line, &col);
+		snprintf(why, whylen, "bad JSON at line %d column %d: text after the JSON value", line, col);
+		return EDU_EINVAL;
+	}
+	*out = j;
+	return EDU_OK;
+}
+
 typedef struct jctx {
 	edu_item *it;
 	char *why;
@@ -136,19 +209,35 @@ static edu_err fail(jctx *c, edu_err rv, const char *fmt, ...)
 	return rv;
 }
 
-/* A JSON string without NUL (jansson allows \u0000), or null for "". */
-static edu_err get_text(jctx *c, const char *key, const json_t *v, const char **out)
+/* A JSON string, or null for "". edu_item_json_parse refused \u0000, so the
+ * C string is the whole value. */
+static edu_err get_text(jctx *c, const char *key, const cJSON *v, const char **out)
 {
-	if (json_is_null(v)) {
+	if (cJSON_IsNull(v)) {
 		*out = "";
 		return EDU_OK;
 	}
-	if (!json_is_string(v))
+	if (!cJSON_IsString(v))
 		return fail(c, EDU_EINVAL, "%s: must be a string", key);
-	if (strlen(json_string_value(v)) != json_string_length(v))
-		return fail(c, EDU_EINVAL, "%s: contains a NUL character", key);
-	*out = json_string_value(v);
+	*out = v->valuestring;
 	return EDU_OK;
+}
+
+/* Bit i set when keys[i] appeared in this object; jansson refused duplicate
+ * keys, and so does this: two "title"s would be ambiguous. */
+static edu_err key_index(jctx *c, const char *where, const char *const *keys, size_t n, uint32_t *seen,
+    const char *key, size_t *idx)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(key, keys[i]) != 0)
+			continue;
+		if (*seen & (UINT32_C(1) << i))
+			return fail(c, EDU_EINVAL, "%sduplicate key \"%s\"", where, key);
+		*seen |= UINT32_C(1) << i;
+		*idx = i;
+		return EDU_OK;
+	}
+	return fail(c, EDU_EINVAL, "%sunknown key \"%s\"", where, key);
 }
 
 static edu_err set_owned(char **dst, const char *s)
@@ -161,7 +250,7 @@ static edu_err set_owned(char **dst, const char *s)
 	return EDU_OK;
 }
 
-static edu_err set_time(jctx *c, const char *key, const json_t *v, int64_t *dst, int *tz)
+static edu_err set_time(jctx *c, const char *key, const cJSON *v, int64_t *dst, int *tz)
 {
 	const char *s = "";
 	edu_err rv = get_text(c, key, v, &s);
@@ -181,24 +270,25 @@ static edu_err set_time(jctx *c, const char *key, const json_t *v, int64_t *dst,
 	return EDU_OK;
 }
 
-static edu_err on_kind(jctx *c, const char *key, const json_t *v)
+static edu_err on_kind(jctx *c, const char *key, const cJSON *v)
 {
-	if (!json_is_string(v))
+	(void)key;
+	if (!cJSON_IsString(v))
 		return fail(c, EDU_EINVAL, "kind: must be a string");
-	edu_kind k = edu_kind_parse(json_string_value(v));
+	edu_kind k = edu_kind_parse(v->valuestring);
 	if (k == EDU_KIND_NONE)
 		return fail(c, EDU_EINVAL, "kind: must be news, announcement, document or event");
 	c->it->kind = k;
 	return EDU_OK;
 }
 
-static edu_err on_published(jctx *c, const char *key, const json_t *v)
+static edu_err on_published(jctx *c, const char *key, const cJSON *v)
 {
 	c->tz_from_published = true;
 	return set_time(c, key, v, &c->it->published, &c->it->tz_offset_min);
 }
 
-static edu_err on_updated(jctx *c, const char *key, const json_t *v)
+static edu_err on_updated(jctx *c, const char *key, const cJSON *v)
 {
 	/* The item keeps one offset; published's wins when both are given. */
 	int tz = c->it->tz_offset_min;
@@ -208,40 +298,49 @@ static edu_err on_updated(jctx *c, const char *key, const json_t *v)
 	return rv;
 }
 
-static edu_err on_starts(jctx *c, const char *key, const json_t *v)
+static edu_err on_starts(jctx *c, const char *key, const cJSON *v)
 {
 	return set_time(c, key, v, &c->it->starts, NULL);
 }
 
-static edu_err on_ends(jctx *c, const char *key, const json_t *v)
+static edu_err on_ends(jctx *c, const char *key, const cJSON *v)
 {
 	return set_time(c, key, v, &c->it->ends, NULL);
 }
 
-static edu_err on_tags(jctx *c, const char *key, const json_t *v)
+/* Elements of an array or null, refused above max (counted without walking
+ * further, so a huge array costs nothing). */
+static edu_err array_len(jctx *c, const char *key, const char *what, const cJSON *v, size_t max, size_t *n)
 {
-	if (!json_is_array(v) && !json_is_null(v))
-		return fail(c, EDU_EINVAL, "tags: must be an array of strings");
-	size_t n = json_array_size(v);
-	if (n > EDU_TAGS_MAX)
-		return fail(c, EDU_ETOOBIG, "tags: more than %d", EDU_TAGS_MAX);
+	*n = 0;
+	if (cJSON_IsNull(v))
+		return EDU_OK;
+	if (!cJSON_IsArray(v))
+		return fail(c, EDU_EINVAL, "%s: must be an array of %s", key, what);
+	for (const cJSON *e = v->child; e; e = e->next)
+		if (++*n > max)
+			return fail(c, EDU_ETOOBIG, "%s: more than %zu", key, max);
+	return EDU_OK;
+}
+
+static edu_err on_tags(jctx *c, const char *key, const cJSON *v)
+{
+	size_t n;
+	edu_err rv = array_len(c, key, "strings", v, EDU_TAGS_MAX, &n);
+	if (rv != EDU_OK)
+		return rv;
 	char **tags = n ? calloc(n, sizeof *tags) : NULL;
 	if (n && tags == NULL)
 		return EDU_ENOMEM;
-	edu_err rv = EDU_OK;
 	size_t i = 0;
-	for (; i < n && rv == EDU_OK; i++) {
-		const json_t *e = json_array_get(v, i);
-		const char *s = NULL;
-		if (!json_is_string(e))
+	for (const cJSON *e = n ? v->child : NULL; e && rv == EDU_OK; e = e->next, i++) {
+		if (!cJSON_IsString(e))
 			rv = fail(c, EDU_EINVAL, "tags[%zu]: must be a string", i);
-		else
-			rv = get_text(c, "tags[]", e, &s);
-		if (rv == EDU_OK && (tags[i] = strdup(s)) == NULL)
+		else if ((tags[i] = strdup(e->valuestring)) == NULL)
 			rv = EDU_ENOMEM;
 	}
 	if (rv != EDU_OK) {
-		for (size_t j = 0; j < i; j++)
+		for (size_t j = 0; j < n; j++)
 			free(tags[j]);
 		free(tags);
 		return rv;
@@ -265,10 +364,10 @@ static int hexval(char h)
 	return -1;
 }
 
-static edu_err parse_sha(jctx *c, size_t idx, const json_t *v, uint8_t out[32])
+static edu_err parse_sha(jctx *c, size_t idx, const cJSON *v, uint8_t out[32])
 {
-	const char *s = json_string_value(v);
-	if (s == NULL || json_string_length(v) != 64)
+	const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+	if (s == NULL || strlen(s) != 64)
 		return fail(c, EDU_EINVAL, "attachments[%zu].sha256: must be 64 hex digits", idx);
 	for (size_t i = 0; i < 32; i++) {
 		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
@@ -279,34 +378,41 @@ static edu_err parse_sha(jctx *c, size_t idx, const json_t *v, uint8_t out[32])
 	return EDU_OK;
 }
 
-static edu_err parse_attachment(jctx *c, size_t idx, const json_t *o, edu_attachment *a)
+/* A JSON number that is a whole number from 0 to 2^53 (cJSON keeps numbers
+ * as doubles, exact up to there; sizes are far below). */
+static bool whole_number(const cJSON *v, uint64_t *out)
 {
-	if (!json_is_object(o))
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 9007199254740992.0))
+		return false;
+	*out = (uint64_t)v->valuedouble;
+	return (double)*out == v->valuedouble;
+}
+
+static edu_err parse_attachment(jctx *c, size_t idx, const cJSON *o, edu_attachment *a)
+{
+	static const char *const keys[] = {"name", "media_type", "sha256", "size"};
+	const cJSON *val[4] = {NULL, NULL, NULL, NULL};
+	char where[48];
+	uint32_t seen = 0;
+	if (!cJSON_IsObject(o))
 		return fail(c, EDU_EINVAL, "attachments[%zu]: must be an object", idx);
-	const char *key;
-	const json_t *v;
-	json_object_foreach((json_t *)o, key, v) {
-		if (strcmp(key, "name") && strcmp(key, "media_type") && strcmp(key, "sha256") &&
-		    strcmp(key, "size"))
-			return fail(c, EDU_EINVAL, "attachments[%zu]: unknown key \"%s\"", idx, key);
+	snprintf(where, sizeof where, "attachments[%zu]: ", idx);
+	for (const cJSON *e = o->child; e; e = e->next) {
+		size_t k = 0;
+		edu_err rv = key_index(c, where, keys, 4, &seen, e->string, &k);
+		if (rv != EDU_OK)
+			return rv;
+		val[k] = e;
 	}
-	const json_t *name = json_object_get(o, "name"), *mt = json_object_get(o, "media_type");
-	const json_t *sha = json_object_get(o, "sha256"), *size = json_object_get(o, "size");
-	if (!json_is_string(name) || !json_is_string(mt))
+	if (!cJSON_IsString(val[0]) || !cJSON_IsString(val[1]))
 		return fail(c, EDU_EINVAL, "attachments[%zu]: name and media_type must be strings", idx);
-	if (!json_is_integer(size) || json_integer_value(size) < 0)
+	if (!whole_number(val[3], &a->size))
 		return fail(c, EDU_EINVAL, "attachments[%zu].size: must be a non-negative integer", idx);
-	const char *ns = "", *ms = "";
-	edu_err rv = get_text(c, "attachments[].name", name, &ns);
-	if (rv == EDU_OK)
-		rv = get_text(c, "attachments[].media_type", mt, &ms);
-	if (rv == EDU_OK)
-		rv = parse_sha(c, idx, sha, a->sha256);
+	edu_err rv = parse_sha(c, idx, val[2], a->sha256);
 	if (rv != EDU_OK)
 		return rv;
-	a->size = (uint64_t)json_integer_value(size);
-	a->name = strdup(ns);
-	a->media_type = strdup(ms);
+	a->name = strdup(val[0]->valuestring);
+	a->media_type = strdup(val[1]->valuestring);
 	return a->name && a->media_type ? EDU_OK : EDU_ENOMEM;
 }
 
@@ -319,19 +425,18 @@ static void free_atts(edu_attachment *a, size_t n)
 	free(a);
 }
 
-static edu_err on_attachments(jctx *c, const char *key, const json_t *v)
+static edu_err on_attachments(jctx *c, const char *key, const cJSON *v)
 {
-	if (!json_is_array(v) && !json_is_null(v))
-		return fail(c, EDU_EINVAL, "attachments: must be an array of objects");
-	size_t n = json_array_size(v);
-	if (n > EDU_ATTACH_MAX_COUNT)
-		return fail(c, EDU_ETOOBIG, "attachments: more than %d", EDU_ATTACH_MAX_COUNT);
+	size_t n;
+	edu_err rv = array_len(c, key, "objects", v, EDU_ATTACH_MAX_COUNT, &n);
+	if (rv != EDU_OK)
+		return rv;
 	edu_attachment *a = n ? calloc(n, sizeof *a) : NULL;
 	if (n && a == NULL)
 		return EDU_ENOMEM;
-	edu_err rv = EDU_OK;
-	for (size_t i = 0; i < n && rv == EDU_OK; i++)
-		rv = parse_attachment(c, i, json_array_get(v, i), &a[i]);
+	size_t i = 0;
+	for (const cJSON *e = n ? v->child : NULL; e && rv == EDU_OK; e = e->next, i++)
+		rv = parse_attachment(c, i, e, &a[i]);
 	if (rv != EDU_OK) {
 		free_atts(a, n);
 		return rv;
@@ -342,70 +447,85 @@ static edu_err on_attachments(jctx *c, const char *key, const json_t *v)
 	return EDU_OK;
 }
 
-typedef edu_err (*key_fn)(jctx *c, const char *key, const json_t *v);
+typedef edu_err (*key_fn)(jctx *c, const char *key, const cJSON *v);
 
+/* "published" first: it sets the offset whatever the key order. */
+static const char *const item_keys[] = {
+	"published", "kind", "title", "summary", "body", "tags", "author", "updated", "doc_number",
+	"doc_date", "signer", "starts", "ends", "location", "source_url", "attachments",
+};
+#define N_ITEM_KEYS (sizeof item_keys / sizeof item_keys[0])
+
+/* Per item_keys entry: a handler, or the offset of a plain string field. */
 static const struct key_rule {
-	const char *key;
-	size_t str_off; /* string field, when fn is NULL */
 	key_fn fn;
-} key_rules[] = {
-	{"kind", 0, on_kind},
-	{"title", offsetof(edu_item, title), NULL},
-	{"summary", offsetof(edu_item, summary), NULL},
-	{"body", offsetof(edu_item, body), NULL},
-	{"tags", 0, on_tags},
-	{"author", offsetof(edu_item, author), NULL},
-	{"published", 0, on_published},
-	{"updated", 0, on_updated},
-	{"doc_number", offsetof(edu_item, doc_number), NULL},
-	{"doc_date", offsetof(edu_item, doc_date), NULL},
-	{"signer", offsetof(edu_item, signer), NULL},
-	{"starts", 0, on_starts},
-	{"ends", 0, on_ends},
-	{"location", offsetof(edu_item, location), NULL},
-	{"source_url", offsetof(edu_item, source_url), NULL},
-	{"attachments", 0, on_attachments},
+	size_t str_off;
+} key_rules[N_ITEM_KEYS] = {
+	{on_published, 0},
+	{on_kind, 0},
+	{NULL, offsetof(edu_item, title)},
+	{NULL, offsetof(edu_item, summary)},
+	{NULL, offsetof(edu_item, body)},
+	{on_tags, 0},
+	{NULL, offsetof(edu_item, author)},
+	{on_updated, 0},
+	{NULL, offsetof(edu_item, doc_number)},
+	{NULL, offsetof(edu_item, doc_date)},
+	{NULL, offsetof(edu_item, signer)},
+	{on_starts, 0},
+	{on_ends, 0},
+	{NULL, offsetof(edu_item, location)},
+	{NULL, offsetof(edu_item, source_url)},
+	{on_attachments, 0},
 };
 
-static edu_err apply_key(jctx *c, const char *key, const json_t *v)
+static edu_err apply_key(jctx *c, size_t k, const cJSON *v)
 {
-	for (size_t i = 0; i < sizeof key_rules / sizeof key_rules[0]; i++) {
-		const struct key_rule *r = &key_rules[i];
-		if (strcmp(key, r->key) != 0)
-			continue;
-		if (r->fn)
-			return r->fn(c, key, v);
-		const char *s = "";
-		edu_err rv = get_text(c, key, v, &s);
-		return rv == EDU_OK ? set_owned((char **)((char *)c->it + r->str_off), s) : rv;
-	}
-	return fail(c, EDU_EINVAL, "unknown key \"%s\"", key);
+	const struct key_rule *r = &key_rules[k];
+	if (r->fn)
+		return r->fn(c, item_keys[k], v);
+	const char *s = "";
+	edu_err rv = get_text(c, item_keys[k], v, &s);
+	return rv == EDU_OK ? set_owned((char **)((char *)c->it + r->str_off), s) : rv;
 }
 
-edu_err edu_item_from_json(edu_item *it, const json_t *obj, char *why, size_t whylen)
+edu_err edu_item_from_json(edu_item *it, const struct cJSON *obj, char *why, size_t whylen)
 {
 	jctx c = {NULL, why, whylen, false};
-	if (!json_is_object(obj))
+	const cJSON *val[N_ITEM_KEYS] = {NULL};
+	uint32_t seen = 0;
+	if (!cJSON_IsObject(obj))
 		return fail(&c, EDU_EINVAL, "item: must be a JSON object");
+	/* Every key is checked before anything is copied. */
+	for (const cJSON *e = obj->child; e; e = e->next) {
+		size_t k = 0;
+		edu_err rv = key_index(&c, "", item_keys, N_ITEM_KEYS, &seen, e->string, &k);
+		if (rv != EDU_OK)
+			return rv;
+		val[k] = e;
+	}
 	/* Work on a copy so a failure leaves *it untouched. */
 	if ((c.it = edu_item_dup(it)) == NULL)
 		return EDU_ENOMEM;
-	/* published sets the offset whatever the key order. */
-	const json_t *pub = json_object_get(obj, "published");
-	edu_err rv = pub ? on_published(&c, "published", pub) : EDU_OK;
-	const char *key;
-	const json_t *v;
-	json_object_foreach((json_t *)obj, key, v) {
-		if (rv != EDU_OK)
-			break;
-		if (strcmp(key, "published") != 0)
-			rv = apply_key(&c, key, v);
-	}
+	edu_err rv = EDU_OK;
+	for (size_t k = 0; k < N_ITEM_KEYS && rv == EDU_OK; k++)
+		if (val[k])
+			rv = apply_key(&c, k, val[k]);
 	if (rv == EDU_OK) {
 		edu_item tmp = *it;
 		*it = *c.it;
 		*c.it = tmp;
 	}
 	edu_item_free(c.it);
+	return rv;
+}
+
+edu_err edu_item_from_json_text(edu_item *it, const char *p, size_t len, char *why, size_t whylen)
+{
+	cJSON *j = NULL;
+	edu_err rv = edu_item_json_parse(p, len, &j, why, whylen);
+	if (rv == EDU_OK)
+		rv = edu_item_from_json(it, j, why, whylen);
+	cJSON_Delete(j);
 	return rv;
 }

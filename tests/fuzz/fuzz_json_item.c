@@ -1,32 +1,119 @@
-/* Fuzzes the API's create path for an item body (node/api/api.c): UTF-8
- * check, jansson parse (duplicates rejected), edu_item_from_json,
+/* Fuzzes the API's create path for an item body (node/api/api.c):
+ * edu_item_json_parse (UTF-8 check, \u0000 refusal, cJSON), edu_item_from_json,
  * edu_item_normalize, edu_item_validate, then edu_item_to_json. Invariants:
- * a failed from_json leaves the item unchanged and names a reason; a
- * validated item has a JSON form and survives the protobuf round trip with
- * the same JSON. */
+ * - jansson is the reference JSON parser: what it accepts, the cJSON path
+ *   accepts too (unless nested deeper than cJSON's 1000 levels), as the same
+ *   tree: same types, keys in the same order, strings byte for byte, numbers
+ *   equal;
+ * - cJSON never reads past the text: it lies at the end of a page followed by
+ *   an inaccessible one (the library is not instrumented, ASan cannot see it);
+ * - a failed from_json leaves the item unchanged and names a reason; a
+ *   validated item has a JSON form and survives the protobuf round trip with
+ *   the same JSON. */
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <cJSON.h>
 #include <jansson.h>
 #include "fuzz.h"
 #include "item/item.h"
 #include "text/text.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static size_t depth(const json_t *j)
 {
-	fuzz_quiet();
-	if (!edu_text_utf8_valid((const char *)data, size))
-		return 0; /* the API answers 400 before parsing */
-	json_error_t jerr;
-	json_t *j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
-	if (!j || !json_is_object(j)) {
-		json_decref(j);
-		return 0;
+	size_t d = 0, i;
+	const char *k;
+	json_t *v;
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v) {
+			size_t e = depth(v);
+			d = e > d ? e : d;
+		}
+		return d + 1;
 	}
+	if (json_is_object(j)) {
+		json_object_foreach((json_t *)j, k, v) {
+			size_t e = depth(v);
+			d = e > d ? e : d;
+		}
+		return d + 1;
+	}
+	return 0;
+}
+
+/* Fails the run where c and j differ. */
+static void same(const cJSON *c, const json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: {
+		FUZZ_CHECK(cJSON_IsObject(c), "object type");
+		const char *k;
+		json_t *v;
+		const cJSON *e = c->child;
+		json_object_foreach((json_t *)j, k, v) {
+			FUZZ_CHECK(e && strcmp(e->string, k) == 0, "key \"%s\"", k);
+			same(e, v);
+			e = e->next;
+		}
+		FUZZ_CHECK(e == NULL, "cJSON has more keys");
+		break;
+	}
+	case JSON_ARRAY: {
+		FUZZ_CHECK(cJSON_IsArray(c), "array type");
+		size_t i;
+		json_t *v;
+		const cJSON *e = c->child;
+		json_array_foreach(j, i, v) {
+			FUZZ_CHECK(e != NULL, "cJSON array shorter");
+			same(e, v);
+			e = e->next;
+		}
+		FUZZ_CHECK(e == NULL, "cJSON array longer");
+		break;
+	}
+	case JSON_STRING:
+		FUZZ_CHECK(cJSON_IsString(c) && strlen(c->valuestring) == json_string_length(j) &&
+		    memcmp(c->valuestring, json_string_value(j), json_string_length(j)) == 0,
+		    "string \"%s\"", json_string_value(j));
+		break;
+	case JSON_INTEGER:
+		FUZZ_CHECK(cJSON_IsNumber(c) && c->valuedouble == (double)json_integer_value(j), "integer");
+		break;
+	case JSON_REAL:
+		FUZZ_CHECK(cJSON_IsNumber(c) && c->valuedouble == json_real_value(j), "real");
+		break;
+	case JSON_TRUE:
+		FUZZ_CHECK(cJSON_IsTrue(c), "true");
+		break;
+	case JSON_FALSE:
+		FUZZ_CHECK(cJSON_IsFalse(c), "false");
+		break;
+	case JSON_NULL:
+		FUZZ_CHECK(cJSON_IsNull(c), "null");
+		break;
+	}
+}
+
+/* The text at the very end of a readable mapping. */
+static char *guarded_copy(const uint8_t *data, size_t size, void **map, size_t *maplen)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), room = (size + pg - 1) / pg * pg;
+	*maplen = room + pg;
+	*map = mmap(NULL, *maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	FUZZ_CHECK(*map != MAP_FAILED, "mmap");
+	FUZZ_CHECK(mprotect((char *)*map + room, pg, PROT_NONE) == 0, "mprotect");
+	char *p = (char *)*map + room - size;
+	memcpy(p, data, size);
+	return p;
+}
+
+static void item_checks(const cJSON *obj)
+{
 	edu_item *it = edu_item_new();
 	FUZZ_CHECK(it != NULL, "edu_item_new");
 	it->tz_offset_min = 7 * 60;
 	char why[256] = "";
-	edu_err e = edu_item_from_json(it, j, why, sizeof why);
-	json_decref(j);
+	edu_err e = edu_item_from_json(it, obj, why, sizeof why);
 	if (e != EDU_OK) {
 		FUZZ_CHECK(why[0] != '\0', "from_json failed (%s) without a reason", edu_strerror(e));
 		/* "On failure *it is unchanged" */
@@ -38,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(b);
 		edu_item_free(fresh);
 		edu_item_free(it);
-		return 0;
+		return;
 	}
 	free(it->unit);
 	it->unit = strdup("th-fuzz");
@@ -52,14 +139,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		it->updated = it->published;
 	if (edu_item_normalize(it) != EDU_OK) {
 		edu_item_free(it);
-		return 0;
+		return;
 	}
 	char vwhy[256] = "";
 	if (edu_item_validate(it, vwhy, sizeof vwhy) != EDU_OK) {
 		FUZZ_CHECK(vwhy[0] != '\0', "validate failed without a reason");
 		edu_item_free(it);
-		return 0;
+		return;
 	}
+	json_error_t jerr;
 	json_t *out = edu_item_to_json(it, true);
 	FUZZ_CHECK(out != NULL, "validated item has no JSON form");
 	char *s = json_dumps(out, JSON_COMPACT);
@@ -83,5 +171,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(bytes);
 	json_decref(out);
 	edu_item_free(it);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_quiet();
+	void *map;
+	size_t maplen;
+	char *p = guarded_copy(data, size, &map, &maplen);
+	cJSON *c = NULL;
+	char why[256] = "";
+	edu_err pe = edu_item_json_parse(p, size, &c, why, sizeof why);
+	FUZZ_CHECK(pe == EDU_OK || why[0] != '\0', "parse failed (%s) without a reason", edu_strerror(pe));
+	if (edu_text_utf8_valid(p, size)) {
+		json_error_t jerr;
+		json_t *j = json_loadb(p, size, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+		if (j && depth(j) <= CJSON_NESTING_LIMIT) {
+			FUZZ_CHECK(pe == EDU_OK, "jansson accepts what the cJSON path refuses: %s", why);
+			same(c, j);
+		}
+		json_decref(j);
+	} else {
+		FUZZ_CHECK(pe == EDU_EINVAL, "invalid UTF-8 accepted");
+	}
+	if (cJSON_IsObject(c))
+		item_checks(c);
+	cJSON_Delete(c);
+	munmap(map, maplen);
 	return 0;
 }
