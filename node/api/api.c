@@ -22,6 +22,7 @@
 
 #include "api.h"
 #include "aggregator/agg.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "directive/directive.h"
@@ -663,11 +664,11 @@ typedef struct batch_op {
 	edu_api *a;
 	edu_http_loop *l;
 	struct evhttp_request *req;
-	json_t *results;   /* one slot per input; rejected ones are filled before submit */
-	edu_item **items;  /* per record in the batch */
-	size_t *input_of;  /* record index -> input index */
+	char **failed_json; /* per input: the JSON of its rejection, NULL when it went to the store */
+	size_t n_in;
+	edu_item **items;   /* per record in the batch, in input order */
 	size_t n_recs;
-	size_t failed;     /* inputs rejected before submit */
+	size_t failed;      /* inputs rejected before submit */
 } batch_op;
 
 static void batch_op_free(batch_op *o)
@@ -676,73 +677,105 @@ static void batch_op_free(batch_op *o)
 		return;
 	for (size_t r = 0; r < o->n_recs; r++)
 		edu_item_free(o->items[r]);
+	for (size_t i = 0; o->failed_json && i < o->n_in; i++)
+		free(o->failed_json[i]);
+	free(o->failed_json);
 	free(o->items);
-	free(o->input_of);
-	json_decref(o->results);
 	free(o);
 }
 
-static json_t *item_err_json(int status, const char *why)
+/* {"error":..., "message":...} as compact JSON text, or NULL. */
+static char *item_err_text(int status, const char *why)
 {
 	char msg[512];
 	snprintf(msg, sizeof msg, "%s", why);
 	edu_text_scrub(msg); /* may quote what the client sent: keep jansson able to encode it */
-	return json_pack("{s:s, s:s}", "error", code_of(status), "message", msg);
+	json_t *j = json_pack("{s:s, s:s}", "error", code_of(status), "message", msg);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return s;
 }
 
-/* The answer once every input has a result: 201 when anything was created,
- * else 400 with the same per-item body plus error/message. */
-static void batch_reply(batch_op *o, size_t created)
+/* The answer once every input has a result (res[r] for record r, NULL when
+ * the whole commit failed): 201 when anything was created, else 400 with the
+ * same per-item body plus error/message. Written directly, not through
+ * jansson objects: a created item's id, version and time need no escaping,
+ * and this runs for every item the API ingests. */
+static void batch_reply(batch_op *o, const edu_put_result *res)
 {
-	size_t failed = json_array_size(o->results) - created;
-	json_t *j = json_pack("{s:O, s:I, s:I}", "items", o->results, "created", (json_int_t)created,
-	    "failed", (json_int_t)failed);
-	if (j && created == 0) {
-		json_object_set_new(j, "error", json_string(code_of(400)));
-		json_object_set_new(j, "message", json_string("no item of the array was created"));
+	edu_buf out = EDU_BUF_INIT;
+	size_t created = 0, r = 0;
+	edu_err rv = edu_buf_reserve(&out, 32 + o->n_in * 80);
+	for (size_t i = 0; i < o->n_in && rv == EDU_OK; i++) {
+		rv = edu_buf_puts(&out, i ? "," : "{\"items\":[");
+		char *own = NULL;
+		const char *txt = o->failed_json[i];
+		if (txt == NULL) { /* the next record is this input's */
+			const edu_item *it = o->items[r];
+			char id[EDU_ITEM_ID_MAX], pub[EDU_RFC3339_LEN], why[160];
+			switch (res[r++]) {
+			case EDU_PUT_APPLIED:
+			case EDU_PUT_DUPLICATE:
+				edu_item_id_format(id, it->unit, it->seq);
+				edu_time_format(pub, it->published, it->tz_offset_min);
+				if (rv == EDU_OK)
+					rv = edu_buf_printf(&out, "{\"id\":\"%s\",\"version\":%" PRIu32 ",\"published\":\"%s\"}",
+					    id, it->version, pub);
+				created++;
+				continue;
+			case EDU_PUT_STALE:
+			case EDU_PUT_CONFLICT:
+				edu_item_id_format(id, it->unit, it->seq);
+				snprintf(why, sizeof why, "%s was changed concurrently", id);
+				txt = own = item_err_text(409, why);
+				break;
+			case EDU_PUT_MISSING_BLOB:
+				txt = own = item_err_text(400, "an attachment's blob was not uploaded (POST /api/v1/attachments)");
+				break;
+			default:
+				txt = own = item_err_text(400, "the store rejected the item as invalid");
+				break;
+			}
+		}
+		if (txt == NULL)
+			rv = EDU_ENOMEM; /* item_err_text failed */
+		else if (rv == EDU_OK)
+			rv = edu_buf_puts(&out, txt);
+		free(own);
 	}
-	reply_json(o->l, o->req, created ? 201 : 400, j);
+	if (rv == EDU_OK)
+		rv = edu_buf_printf(&out, "],\"created\":%zu,\"failed\":%zu", created, o->n_in - created);
+	if (rv == EDU_OK && created == 0)
+		rv = edu_buf_printf(&out, ",\"error\":\"%s\",\"message\":\"no item of the array was created\"",
+		    code_of(400));
+	if (rv == EDU_OK)
+		rv = edu_buf_puts(&out, "}\n");
+	if (rv != EDU_OK)
+		reply_err(o->l, o->req, 500, "out of memory");
+	else
+		edu_http_reply(o->l, o->req, created ? 201 : 400, CT_JSON, out.p, out.len);
+	edu_buf_free(&out);
 }
 
 static void batch_done(edu_store_batch *b, edu_err rv, void *arg)
 {
 	batch_op *o = arg;
-	size_t created = 0;
+	edu_put_result *res = NULL;
 	if (rv != EDU_OK) {
 		/* The commit failed as a whole: nothing of this request was stored. */
 		edu_log(LOG_WARNING, "api: batch write of %zu items failed: %s", o->n_recs, edu_strerror(rv));
 		reply_store_err(o->l, o->req, rv);
 		goto out;
 	}
-	for (size_t r = 0; r < o->n_recs; r++) {
-		edu_item *it = o->items[r];
-		char id[EDU_ITEM_ID_MAX], pub[EDU_RFC3339_LEN], why[160];
-		json_t *res;
-		edu_item_id_format(id, it->unit, it->seq);
-		switch (edu_store_batch_result(b, r, NULL)) {
-		case EDU_PUT_APPLIED:
-		case EDU_PUT_DUPLICATE:
-			edu_time_format(pub, it->published, it->tz_offset_min);
-			res = json_pack("{s:s, s:I, s:s}", "id", id, "version", (json_int_t)it->version, "published", pub);
-			created++;
-			edu_log(LOG_DEBUG, "api: created %s v%" PRIu32 " (batch)", id, it->version);
-			break;
-		case EDU_PUT_STALE:
-		case EDU_PUT_CONFLICT:
-			snprintf(why, sizeof why, "%s was changed concurrently", id);
-			res = item_err_json(409, why);
-			break;
-		case EDU_PUT_MISSING_BLOB:
-			res = item_err_json(400, "an attachment's blob was not uploaded (POST /api/v1/attachments)");
-			break;
-		default:
-			res = item_err_json(400, "the store rejected the item as invalid");
-			break;
-		}
-		json_array_set_new(o->results, o->input_of[r], res ? res : json_null());
+	if (!(res = calloc(o->n_recs ? o->n_recs : 1, sizeof *res))) {
+		reply_err(o->l, o->req, 500, "out of memory");
+		goto out;
 	}
-	batch_reply(o, created);
+	for (size_t r = 0; r < o->n_recs; r++)
+		res[r] = edu_store_batch_result(b, r, NULL);
+	batch_reply(o, res);
 out:
+	free(res);
 	edu_store_batch_free(b);
 	batch_op_free(o);
 }
@@ -766,11 +799,11 @@ static void create_batch(edu_api *a, edu_http_loop *l, struct evhttp_request *re
 		return;
 	}
 	if (!(o = calloc(1, sizeof *o)) || !(o->items = calloc(n, sizeof *o->items)) ||
-	    !(o->input_of = calloc(n, sizeof *o->input_of)) || !(o->results = json_array()) ||
-	    (rv = edu_store_batch_new(&b)) != EDU_OK) {
+	    !(o->failed_json = calloc(n, sizeof *o->failed_json)) || (rv = edu_store_batch_new(&b)) != EDU_OK) {
 		reply_err(l, req, 500, "out of memory");
 		goto out;
 	}
+	o->n_in = n;
 	o->a = a;
 	o->l = l;
 	o->req = req;
@@ -809,20 +842,17 @@ static void create_batch(edu_api *a, edu_http_loop *l, struct evhttp_request *re
 		}
 		if (status) {
 			edu_item_free(it);
-			json_array_append_new(o->results, item_err_json(status, why));
+			if (!(o->failed_json[i] = item_err_text(status, why))) {
+				reply_err(l, req, 500, "out of memory");
+				goto out;
+			}
 			o->failed++;
 			continue;
 		}
-		json_array_append_new(o->results, json_null()); /* filled from the commit */
-		o->items[o->n_recs] = it;
-		o->input_of[o->n_recs++] = i;
-	}
-	if (json_array_size(o->results) != n) {
-		reply_err(l, req, 500, "out of memory");
-		goto out;
+		o->items[o->n_recs++] = it;
 	}
 	if (o->n_recs == 0) {
-		batch_reply(o, 0);
+		batch_reply(o, NULL);
 		goto out;
 	}
 	if ((rv = edu_http_submit(l, b, batch_done, o)) != EDU_OK) {

@@ -354,14 +354,18 @@ static void batch_limits(void **state)
 	assert_int_equal(request(f, "POST", "/api/v1/items", "sekret", "application/json", "\"x\"", 3, &out), 400);
 	free(out);
 	/* Nothing valid: 400, with the per-item answers and the usual error fields. */
-	const char *bad = "[{\"kind\":\"news\"}, []]";
+	const char *bad = "[{\"kind\":\"news\"}, [], {\"q\\\"\\\\\\u0001\":1}]";
 	assert_int_equal(request(f, "POST", "/api/v1/items", "sekret", "application/json", bad, strlen(bad), &out), 400);
 	json_t *j = parse(out);
 	free(out);
 	assert_string_equal(json_string_value(json_object_get(j, "error")), "bad_request");
 	assert_int_equal(json_integer_value(json_object_get(j, "created")), 0);
-	assert_int_equal(json_integer_value(json_object_get(j, "failed")), 2);
-	assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
+	assert_int_equal(json_integer_value(json_object_get(j, "failed")), 3);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 3);
+	/* a message quoting the client's key is still JSON, and says it */
+	const char *m = json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 2), "message"));
+	assert_non_null(m);
+	assert_non_null(strstr(m, "unknown key \"q\"\\"));
 	json_decref(j);
 	/* Writes need the token, arrays too. */
 	assert_int_equal(request(f, "POST", "/api/v1/items", NULL, "application/json", "[{}]", 4, &out), 401);

@@ -610,10 +610,26 @@ static edu_err log_batch_room(edu_log_batch *b, size_t len)
 	return EDU_OK;
 }
 
+/* The item under key ik, through cursor ic. A log mostly lists one origin's
+ * items in seq order, which are neighbours in the items tree: the entry after
+ * the previous one is tried before a search from the root. */
+static int item_at(MDB_cursor *ic, const MDB_val *ik, MDB_val *iv, bool *placed)
+{
+	MDB_val k = *ik;
+	if (*placed && mdb_cursor_get(ic, &k, iv, MDB_NEXT) == 0 && k.mv_size == ik->mv_size &&
+	    memcmp(k.mv_data, ik->mv_data, k.mv_size) == 0)
+		return 0;
+	k = *ik;
+	int rc = mdb_cursor_get(ic, &k, iv, MDB_SET_KEY);
+	*placed = rc == 0;
+	return rc;
+}
+
 edu_err edu_store_log_read(edu_store_rd *r, uint64_t after, size_t max_n, size_t max_bytes, edu_log_batch *b)
 {
-	MDB_cursor *c = NULL;
+	MDB_cursor *c = NULL, *ic = NULL;
 	edu_err rv = EDU_OK;
+	bool placed = false;
 	b->n = 0;
 	b->len = 0;
 	if (max_n == 0)
@@ -621,6 +637,10 @@ edu_err edu_store_log_read(edu_store_rd *r, uint64_t after, size_t max_n, size_t
 	int rc = mdb_cursor_open(r->txn, r->s->db[DB_LOG], &c);
 	if (rc != 0)
 		return mdb_fail("log cursor", rc);
+	if ((rc = mdb_cursor_open(r->txn, r->s->db[DB_ITEMS], &ic)) != 0) {
+		mdb_cursor_close(c);
+		return mdb_fail("items cursor", rc);
+	}
 	uint8_t kb[8];
 	store_put_u64(kb, after == UINT64_MAX ? after : after + 1);
 	MDB_val k = {8, kb}, v;
@@ -639,7 +659,7 @@ edu_err edu_store_log_read(edu_store_rd *r, uint64_t after, size_t max_n, size_t
 		uint32_t logged_version = get_u32(p + 8);
 		MDB_val ik = {v.mv_size - LOG_VAL_MIN, (void *)(p + LOG_VAL_MIN)}, iv;
 		edu_log_entry e = {.log_seq = lseq};
-		if ((rc = mdb_get(r->txn, r->s->db[DB_ITEMS], &ik, &iv)) != 0) {
+		if ((rc = item_at(ic, &ik, &iv, &placed)) != 0) {
 			if (rc == MDB_NOTFOUND)
 				edu_log(LOG_ERR, "store: log entry %llu without its item", (unsigned long long)lseq);
 			rv = rc == MDB_NOTFOUND ? EDU_EIO : mdb_fail("reading item", rc);
@@ -679,6 +699,7 @@ edu_err edu_store_log_read(edu_store_rd *r, uint64_t after, size_t max_n, size_t
 			e->rec.sig = e->record + (uintptr_t)e->rec.sig;
 	}
 out:
+	mdb_cursor_close(ic);
 	mdb_cursor_close(c);
 	if (rv != EDU_OK) {
 		b->n = 0;

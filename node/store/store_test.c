@@ -802,6 +802,66 @@ static void test_search_same_batch(void **state)
 	edu_store_close(s);
 }
 
+/* The log reader follows the items tree with a cursor, trying the next entry
+ * before searching: every kind of step (neighbour, gap, another origin, back
+ * to an earlier key, past the end) must give the logged item. */
+static void test_log_interleaved(void **state)
+{
+	edu_store *s = open_tmp();
+	static const char *units[] = {"th-a", "th-b", "th-c"};
+	struct { int u; uint64_t seq; uint32_t ver; } order[200];
+	size_t n = 0;
+	uint32_t rnd = 12345;
+	edu_store_batch *b = NULL;
+	assert_int_equal(edu_store_batch_new(&b), EDU_OK);
+	for (uint64_t seq = 1; n < 180; seq++) {
+		for (int u = 0; u < 3 && n < 180; u++) {
+			rnd = rnd * 1103515245u + 12345u;
+			if ((rnd >> 16) % 4 == 0)
+				continue; /* a gap in this origin's seqs */
+			edu_item *it = mk(units[u], seq, 1, EDU_KIND_NEWS, 1000 + (int64_t)n, "Tin", "");
+			add_item(b, it);
+			edu_item_free(it);
+			order[n].u = u, order[n].seq = seq, order[n].ver = 1, n++;
+		}
+	}
+	/* updates of early items: the log goes back to earlier keys */
+	for (size_t i = 0; i < 20; i += 3) {
+		edu_item *it = mk(units[order[i].u], order[i].seq, 2, EDU_KIND_NEWS, 5000, "Tin sửa", "");
+		add_item(b, it);
+		edu_item_free(it);
+		order[n] = order[i];
+		order[n++].ver = 2;
+		order[i].ver = 0; /* outdated: skipped by the reader */
+	}
+	assert_int_equal(edu_store_commit(s, b), EDU_OK);
+	edu_store_batch_free(b);
+
+	edu_store_rd *r = NULL;
+	edu_log_batch lb = {0};
+	assert_int_equal(edu_store_read_begin(s, &r), EDU_OK);
+	size_t want = 0;
+	for (uint64_t after = 0, chunk = 1;; chunk = chunk % 23 + 4) { /* reads that start anywhere */
+		assert_int_equal(edu_store_log_read(r, after, chunk, 1 << 20, &lb), EDU_OK);
+		if (lb.n == 0)
+			break;
+		after = lb.e[lb.n - 1].log_seq;
+		for (size_t k = 0; k < lb.n; k++) {
+			while (order[want].ver == 0)
+				want++;
+			assert_int_equal(lb.e[k].log_seq, want + 1);
+			assert_string_equal(lb.e[k].head.unit, units[order[want].u]);
+			assert_int_equal(lb.e[k].head.seq, order[want].seq);
+			assert_int_equal(lb.e[k].head.version, order[want].ver);
+			want++;
+		}
+	}
+	assert_int_equal(want, n);
+	edu_store_log_batch_free(&lb);
+	edu_store_read_end(r);
+	edu_store_close(s);
+}
+
 static void test_log(void **state)
 {
 	edu_store *s = open_tmp();
@@ -1845,6 +1905,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_search_same_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_interleaved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
