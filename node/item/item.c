@@ -195,6 +195,8 @@ fail:
 
 static edu_err nfc_in_place(char **s)
 {
+	if (*s && edu_text_is_nfc_quick(*s, strlen(*s)))
+		return EDU_OK; /* the usual case: valid and NFC already, no copy */
 	const char *cur = *s ? *s : "";
 	char *n = NULL;
 	edu_err rv = edu_text_nfc(cur, strlen(cur), &n);
@@ -209,8 +211,8 @@ static edu_err nfc_in_place(char **s)
  * Windows clients and old portals) become LF, so no CR ever reaches storage. */
 static void lf_in_place(char *s)
 {
-	char *w = s;
-	for (const char *r = s; r && *r; r++) {
+	char *w = s ? strchr(s, '\r') : NULL; /* most text has none: nothing to rewrite */
+	for (const char *r = w; r && *r; r++) {
 		if (*r == '\r') {
 			*w++ = '\n';
 			if (r[1] == '\n')

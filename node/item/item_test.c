@@ -377,6 +377,11 @@ static void normalize(void **st)
 	assert_int_equal(edu_item_normalize(it), EDU_OK);
 	assert_string_equal(it->summary, "a\nb\nc\n\nd");
 	assert_string_equal(it->body, "\n\n");
+	set(&it->body, "no breaks, ASCII only"); /* left as it is */
+	set(&it->summary, "ends in CR\r");
+	assert_int_equal(edu_item_normalize(it), EDU_OK);
+	assert_string_equal(it->body, "no breaks, ASCII only");
+	assert_string_equal(it->summary, "ends in CR\n");
 	set(&it->summary, "bad \xFF");
 	assert_int_equal(edu_item_normalize(it), EDU_EINVAL);
 	edu_item_free(it);
