@@ -189,6 +189,26 @@ static void bad_bodies(void **state)
 	}
 	assert_int_equal(request(f, "POST", "/api/v1/items", "sekret", "text/plain", "{}", 2, &out), 415);
 	free(out);
+	/* Nesting far past the parser's limit (1,000 levels) is a plain 400, in
+	 * a batch and in an update, and \u0000 is refused there too. */
+	size_t deep = 200000;
+	char *nest = malloc(deep);
+	assert_non_null(nest);
+	memset(nest, '[', deep);
+	assert_int_equal(request(f, "POST", "/api/v1/items", "sekret", "application/json", nest, deep, &out), 400);
+	assert_non_null(strstr(out, "bad JSON"));
+	free(out);
+	memset(nest, '{', 1);
+	for (size_t i = 1; i + 5 < deep; i += 5)
+		memcpy(nest + i, "\"a\":{", 5);
+	assert_int_equal(request(f, "PUT", "/api/v1/items/th-test:1", "sekret", "application/json", nest, deep, &out),
+	    400);
+	free(out);
+	free(nest);
+	const char *nul = "{\"kind\":\"news\",\"title\":\"a\\u0000b\"}";
+	assert_int_equal(request(f, "POST", "/api/v1/items", "sekret", "application/json", nul, strlen(nul), &out), 400);
+	assert_non_null(strstr(out, "NUL"));
+	free(out);
 }
 
 static void update_conflict(void **state)
