@@ -795,6 +795,17 @@ static void chain_leave(edu_agg *a, int child, int slot, bool committed)
 	pthread_mutex_unlock(&a->chain_mu);
 }
 
+/* "<unit>:<seq>" of a record that was put (so it reads), for a refusal. */
+static void record_id(const ProtobufCBinaryData *r, char id[EDU_ITEM_ID_MAX])
+{
+	edu_record_ref ref;
+	edu_item_head h;
+	if (edu_record_view(r->data, r->len, &ref) == EDU_OK && edu_item_peek(ref.item, ref.item_len, &h))
+		snprintf(id, EDU_ITEM_ID_MAX, "%s:%" PRIu64, h.unit, h.seq);
+	else
+		snprintf(id, EDU_ITEM_ID_MAX, "?");
+}
+
 static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 {
 	const edu_reg_unit *cu = edu_registry_unit(a->reg, child);
@@ -854,7 +865,6 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 			snprintf(reasons[i], sizeof reasons[i], "undecodable record");
 			goto reject;
 		}
-		snprintf(ids[i], sizeof ids[i], "%s:%" PRIu64, h.unit, h.seq);
 		origin = edu_registry_find(a->reg, h.unit);
 		if (origin < 0 || !edu_registry_is_under(a->reg, origin, child)) {
 			/* Identity (SPEC §6.5): a child speaks only for its own subtree. */
@@ -898,6 +908,8 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 		slot[i] = k++;
 		continue;
 	reject:
+		if (ids[i][0] == '\0') /* formatted only for a refusal: most records have none */
+			snprintf(ids[i], sizeof ids[i], "%s:%" PRIu64, h.unit, h.seq);
 		refusal_log(a, RL_RECORD, "rejected %s from %s: %s", ids[i], cu->id, reasons[i]);
 		edunet__wire__reject__init(&rej[nrej]);
 		rej[nrej].index = (uint32_t)i;
@@ -930,6 +942,7 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 		r = edu_store_batch_result(b, slot[i], NULL);
 		if (r == EDU_PUT_APPLIED || r == EDU_PUT_DUPLICATE)
 			continue;
+		record_id(&p->records[i], ids[i]);
 		if (r == EDU_PUT_STALE) {
 			/* a replay or a late copy of an older version: changes nothing */
 			atomic_fetch_add(&a->stale_total, 1);
