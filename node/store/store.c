@@ -710,13 +710,6 @@ static int index_entries(wctx *w, const char *unit, uint8_t kind, const okey *ok
 	return 0;
 }
 
-static int posting_cmp(const void *pa, const void *pb)
-{
-	const store_posting *a = pa, *b = pb;
-	int c = store_term_cmp(a->pfx, a->term, a->tlen, b->pfx, b->term, b->tlen);
-	return c != 0 ? c : store_okey_cmp(a->ok, b->ok);
-}
-
 /* Puts the pending postings, sorted by (term, okey): a batch's items share
  * most of their tokens, so each token's blocks are rewritten once per batch
  * rather than once per item (store_post.c). */
@@ -725,8 +718,8 @@ static int flush_postings(wctx *w)
 	int rc;
 	if (w->n_pend == 0)
 		return 0;
-	qsort(w->pend, w->n_pend, sizeof *w->pend, posting_cmp);
-	rc = store_post_add(w->txn, w->s->db[DB_TERMS], w->pend, w->n_pend);
+	if ((rc = store_post_sort(w->pend, w->n_pend)) == 0)
+		rc = store_post_add(w->txn, w->s->db[DB_TERMS], w->pend, w->n_pend);
 	w->n_pend = 0;
 	return rc;
 }
@@ -1459,10 +1452,9 @@ static int reindex_slice(edu_store *s, const uint8_t *from, size_t from_len, siz
 		goto out;
 	for (size_t i = 0; i < n_pend; i++)
 		pend[i].term = t.buf + (uintptr_t)pend[i].term;
-	qsort(pend, n_pend, sizeof *pend, posting_cmp);
 	mdb_cursor_close(c);
 	c = NULL;
-	if ((rc = store_post_add(txn, s->db[DB_TERMS], pend, n_pend)) != 0)
+	if ((rc = store_post_sort(pend, n_pend)) != 0 || (rc = store_post_add(txn, s->db[DB_TERMS], pend, n_pend)) != 0)
 		goto out;
 	rc = mdb_txn_commit(txn);
 	txn = NULL;

@@ -513,3 +513,135 @@ int store_post_verify(MDB_txn *txn, MDB_dbi dbi, size_t *entries, char *why, siz
 	mdb_cursor_close(c);
 	return rc;
 }
+
+/* ---- ordering a batch's postings ---------------------------------------- */
+
+/* A batch holds up to hundreds of items with ~130 tokens each, and they
+ * share most tokens: sorting all postings by (term, okey) cost a writer
+ * ~20 µs an item in comparisons. Grouping by term with a hash table, sorting
+ * only the distinct terms, then each term's okeys (already in item order,
+ * usually ascending or descending) does the same work in about linear time. */
+
+#define GROUP_NONE UINT32_MAX
+
+typedef struct pgroup {
+	uint32_t first, last, n; /* postings of this term: a chain through next[] */
+	uint32_t rep;            /* one of them, for the term */
+} pgroup;
+
+static uint64_t term_hash(const store_posting *p)
+{
+	uint64_t h = (p->pfx ^ p->tlen) * UINT64_C(0x9E3779B97F4A7C15);
+	for (uint32_t i = 8; i < p->tlen; i++)
+		h = (h ^ (uint8_t)p->term[i]) * UINT64_C(0x100000001B3);
+	return h ^ (h >> 29);
+}
+
+static bool same_term(const store_posting *a, const store_posting *b)
+{
+	return a->pfx == b->pfx && a->tlen == b->tlen &&
+	    (a->tlen <= 8 || memcmp(a->term + 8, b->term + 8, a->tlen - 8) == 0);
+}
+
+static int group_cmp(const void *pa, const void *pb, void *arg)
+{
+	const store_posting *p = arg;
+	const store_posting *a = &p[((const pgroup *)pa)->rep], *b = &p[((const pgroup *)pb)->rep];
+	return store_term_cmp(a->pfx, a->term, a->tlen, b->pfx, b->term, b->tlen);
+}
+
+static int posting_okey_cmp(const void *pa, const void *pb)
+{
+	return store_okey_cmp(((const store_posting *)pa)->ok, ((const store_posting *)pb)->ok);
+}
+
+static void reverse_run(store_posting *r, size_t n)
+{
+	for (size_t i = 0, j = n ? n - 1 : 0; i < j; i++, j--) {
+		store_posting t = r[i];
+		r[i] = r[j];
+		r[j] = t;
+	}
+}
+
+/* Puts one term's run in okey order: as it came, reversed, or sorted. */
+static void order_run(store_posting *r, size_t n)
+{
+	bool up = true, down = true;
+	for (size_t i = 1; i < n && (up || down); i++) {
+		int c = store_okey_cmp(r[i - 1].ok, r[i].ok);
+		up = up && c < 0;
+		down = down && c > 0;
+	}
+	if (up)
+		return;
+	if (down) {
+		reverse_run(r, n);
+		return;
+	}
+	qsort(r, n, sizeof *r, posting_okey_cmp);
+}
+
+int store_post_sort(store_posting *p, size_t n)
+{
+	if (n < 2)
+		return 0;
+	if (n >= GROUP_NONE)
+		return EINVAL;
+	size_t cap = 64;
+	while (cap < 2 * n)
+		cap *= 2;
+	uint32_t *slot = malloc(cap * sizeof *slot), *next = malloc(n * sizeof *next);
+	pgroup *g = malloc(n * sizeof *g);
+	store_posting *out = malloc(n * sizeof *out);
+	size_t ng = 0;
+	int rc = ENOMEM;
+	if (!slot || !next || !g || !out)
+		goto done;
+	/* Each item's postings are contiguous and share its okey. When the items
+	 * themselves are in okey order (or the reverse: new items come newest
+	 * last, so descending), so is every term's run: one check per item. */
+	bool up = true, down = true;
+	for (size_t i = 1; i < n && (up || down); i++) {
+		if (p[i].ok == p[i - 1].ok)
+			continue;
+		int c = store_okey_cmp(p[i - 1].ok, p[i].ok);
+		up = up && c < 0;
+		down = down && c > 0;
+	}
+	memset(slot, 0xFF, cap * sizeof *slot);
+	for (size_t i = 0; i < n; i++) {
+		size_t h = (size_t)term_hash(&p[i]) & (cap - 1);
+		while (slot[h] != GROUP_NONE && !same_term(&p[g[slot[h]].rep], &p[i]))
+			h = (h + 1) & (cap - 1);
+		next[i] = GROUP_NONE;
+		if (slot[h] == GROUP_NONE) {
+			slot[h] = (uint32_t)ng;
+			g[ng++] = (pgroup){(uint32_t)i, (uint32_t)i, 1, (uint32_t)i};
+		} else {
+			pgroup *gr = &g[slot[h]];
+			next[gr->last] = (uint32_t)i;
+			gr->last = (uint32_t)i;
+			gr->n++;
+		}
+	}
+	qsort_r(g, ng, sizeof *g, group_cmp, p);
+	size_t o = 0;
+	for (size_t k = 0; k < ng; k++) {
+		size_t start = o;
+		for (uint32_t i = g[k].first; i != GROUP_NONE; i = next[i])
+			out[o++] = p[i];
+		if (down)
+			reverse_run(out + start, o - start);
+		else if (!up)
+			order_run(out + start, o - start);
+	}
+	memcpy(p, out, n * sizeof *p);
+	rc = 0;
+done:
+	free(slot);
+	free(next);
+	free(g);
+	free(out);
+	return rc;
+}

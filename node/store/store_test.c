@@ -1792,6 +1792,66 @@ static size_t model_lower(const okey *m, size_t n, const okey *t, bool excl)
 	return i;
 }
 
+static int ref_posting_cmp(const void *pa, const void *pb)
+{
+	const store_posting *a = pa, *b = pb;
+	int c = store_term_cmp(a->pfx, a->term, a->tlen, b->pfx, b->term, b->tlen);
+	return c != 0 ? c : store_okey_cmp(a->ok, b->ok);
+}
+
+/* store_post_sort against qsort: batches of items whose sorted term lists
+ * share terms (short, 8-byte-prefix twins, long), with items in ascending,
+ * descending and shuffled okey order. */
+static void test_post_sort(void **state)
+{
+	static const char *const vocab[] = {"a", "b", "hoc", "sinh", "truong", "abcdefgh", "abcdefghi",
+		"abcdefghj", "abcdefghijklmnop", "abcdefghijklmnoq", "giaoduc", "0", "9z", "thuvienthanthien"};
+	enum { NV = sizeof vocab / sizeof vocab[0], MAXI = 300 };
+	unsigned seed = 11;
+	okey *oks = calloc(MAXI, sizeof *oks);
+	store_posting *p = calloc(MAXI * NV, sizeof *p), *ref = calloc(MAXI * NV, sizeof *ref);
+	assert_true(oks && p && ref);
+	for (int round = 0; round < 40; round++) {
+		size_t items = 1 + (size_t)rand_r(&seed) % MAXI, n = 0;
+		int order = round % 3; /* 0 ascending okeys, 1 descending, 2 shuffled */
+		for (size_t it = 0; it < items; it++) {
+			int64_t pub = order == 2 ? rand_r(&seed) % 100000 : (int64_t)(order == 0 ? MAXI - it : it) * 10;
+			store_okey_make(&oks[it], pub, "thcs-a", it + 1);
+			for (size_t v = 0; v < NV; v++) /* an item's terms: a sorted, distinct subset */
+				if (rand_r(&seed) % 3 != 0)
+					p[n++] = (store_posting){vocab[v], &oks[it], (uint32_t)strlen(vocab[v]),
+					    store_term_pfx(vocab[v], strlen(vocab[v]))};
+		}
+		memcpy(ref, p, n * sizeof *p);
+		qsort(ref, n, sizeof *ref, ref_posting_cmp);
+		assert_int_equal(store_post_sort(p, n), 0);
+		for (size_t k = 0; k < n; k++) {
+			if (p[k].term != ref[k].term || p[k].ok != ref[k].ok)
+				fail_msg("round %d: posting %zu differs", round, k);
+		}
+	}
+	/* Many distinct terms equal in their first 8 bytes and length: probes
+	 * meet other terms' slots, which must stay apart. */
+	static char many[600][16];
+	for (int v = 0; v < 600; v++)
+		snprintf(many[v], sizeof many[v], "abcdefgh%03d", v);
+	size_t n = 0;
+	for (size_t it = 0; it < 100; it++) {
+		store_okey_make(&oks[it], (int64_t)it, "thcs-a", it + 1);
+		for (int v = (int)(it % 7); v < 600; v += 1 + rand_r(&seed) % 40)
+			p[n++] = (store_posting){many[v], &oks[it], 11, store_term_pfx(many[v], 11)};
+	}
+	memcpy(ref, p, n * sizeof *p);
+	qsort(ref, n, sizeof *ref, ref_posting_cmp);
+	assert_int_equal(store_post_sort(p, n), 0);
+	for (size_t k = 0; k < n; k++)
+		if (p[k].term != ref[k].term || p[k].ok != ref[k].ok)
+			fail_msg("shared prefixes: posting %zu differs", k);
+	free(oks);
+	free(p);
+	free(ref);
+}
+
 static void test_postings_model(void **state)
 {
 	static const char *const terms[] = {"t", "ta", "tb", "u"};
@@ -1920,6 +1980,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_source_migrate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_postings_migrate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_postings_model, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_post_sort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reindex_slices, setup, teardown),
 	};
 	edu_log_set_level(LOG_ERR);
