@@ -209,7 +209,9 @@ static inline uint64_t store_term_pfx(const char *s, size_t len)
 /* Adds p[0..n), sorted by (term, okey); a posting already there is no
  * change. Returns an LMDB code (or ENOMEM/EINVAL). */
 int store_post_add(MDB_txn *txn, MDB_dbi dbi, const store_posting *p, size_t n);
-/* Sorts p[0..n) by (term, okey) as store_post_add wants it: 0 or ENOMEM. */
+/* Sorts p[0..n) by (term, okey) as store_post_add wants it: 0 or ENOMEM.
+ * Fast when p is made of items' postings, each item's contiguous and sharing
+ * one okey pointer (as the writer and the reindex build it). */
 int store_post_sort(store_posting *p, size_t n);
 /* Removes one posting if present. */
 int store_post_del(MDB_txn *txn, MDB_dbi dbi, const char *term, size_t tlen, const okey *ok);

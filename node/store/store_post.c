@@ -550,11 +550,6 @@ static int group_cmp(const void *pa, const void *pb, void *arg)
 	return store_term_cmp(a->pfx, a->term, a->tlen, b->pfx, b->term, b->tlen);
 }
 
-static int posting_okey_cmp(const void *pa, const void *pb)
-{
-	return store_okey_cmp(((const store_posting *)pa)->ok, ((const store_posting *)pb)->ok);
-}
-
 static void reverse_run(store_posting *r, size_t n)
 {
 	for (size_t i = 0, j = n ? n - 1 : 0; i < j; i++, j--) {
@@ -564,22 +559,54 @@ static void reverse_run(store_posting *r, size_t n)
 	}
 }
 
-/* Puts one term's run in okey order: as it came, reversed, or sorted. */
-static void order_run(store_posting *r, size_t n)
+static int posting_cmp(const void *pa, const void *pb)
 {
-	bool up = true, down = true;
-	for (size_t i = 1; i < n && (up || down); i++) {
-		int c = store_okey_cmp(r[i - 1].ok, r[i].ok);
-		up = up && c < 0;
-		down = down && c > 0;
+	const store_posting *a = pa, *b = pb;
+	int c = store_term_cmp(a->pfx, a->term, a->tlen, b->pfx, b->term, b->tlen);
+	return c != 0 ? c : store_okey_cmp(a->ok, b->ok);
+}
+
+typedef struct pblock {
+	const okey *ok;
+	size_t start, n;
+} pblock;
+
+static int block_cmp(const void *pa, const void *pb)
+{
+	return store_okey_cmp(((const pblock *)pa)->ok, ((const pblock *)pb)->ok);
+}
+
+/* Reorders p[0..n), made of items' contiguous blocks, so that the items'
+ * okeys ascend (tmp: room for n postings). EINVAL when two blocks hold the
+ * same okey (one item's postings are never split, and an item is never
+ * twice in one batch's pending postings), ENOMEM. */
+static int order_items(store_posting *p, size_t n, store_posting *tmp)
+{
+	size_t nb = 1;
+	for (size_t i = 1; i < n; i++)
+		nb += p[i].ok != p[i - 1].ok;
+	pblock *b = malloc(nb * sizeof *b);
+	if (b == NULL)
+		return ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || p[i].ok != p[i - 1].ok)
+			b[k++] = (pblock){p[i].ok, i, 0};
+		b[k - 1].n++;
 	}
-	if (up)
-		return;
-	if (down) {
-		reverse_run(r, n);
-		return;
+	qsort(b, nb, sizeof *b, block_cmp);
+	int rc = 0;
+	size_t o = 0;
+	for (k = 0; k < nb && rc == 0; k++) {
+		if (k > 0 && store_okey_cmp(b[k - 1].ok, b[k].ok) == 0)
+			rc = EINVAL;
+		memcpy(tmp + o, p + b[k].start, b[k].n * sizeof *p);
+		o += b[k].n;
 	}
-	qsort(r, n, sizeof *r, posting_okey_cmp);
+	if (rc == 0)
+		memcpy(p, tmp, n * sizeof *p);
+	free(b);
+	return rc;
 }
 
 int store_post_sort(store_posting *p, size_t n)
@@ -600,7 +627,8 @@ int store_post_sort(store_posting *p, size_t n)
 		goto done;
 	/* Each item's postings are contiguous and share its okey. When the items
 	 * themselves are in okey order (or the reverse: new items come newest
-	 * last, so descending), so is every term's run: one check per item. */
+	 * last, so descending), so is every term's run: one check per item.
+	 * Otherwise the items are put in order first, as whole blocks. */
 	bool up = true, down = true;
 	for (size_t i = 1; i < n && (up || down); i++) {
 		if (p[i].ok == p[i - 1].ok)
@@ -609,6 +637,18 @@ int store_post_sort(store_posting *p, size_t n)
 		up = up && c < 0;
 		down = down && c > 0;
 	}
+	if (!up && !down) {
+		if ((rc = order_items(p, n, out)) == EINVAL) {
+			/* not the shape described: order it the plain way */
+			qsort(p, n, sizeof *p, posting_cmp);
+			rc = 0;
+			goto done;
+		}
+		if (rc != 0)
+			goto done;
+		up = true;
+	}
+	rc = ENOMEM;
 	memset(slot, 0xFF, cap * sizeof *slot);
 	for (size_t i = 0; i < n; i++) {
 		size_t h = (size_t)term_hash(&p[i]) & (cap - 1);
@@ -633,8 +673,6 @@ int store_post_sort(store_posting *p, size_t n)
 			out[o++] = p[i];
 		if (down)
 			reverse_run(out + start, o - start);
-		else if (!up)
-			order_run(out + start, o - start);
 	}
 	memcpy(p, out, n * sizeof *p);
 	rc = 0;

@@ -1830,6 +1830,25 @@ static void test_post_sort(void **state)
 				fail_msg("round %d: posting %zu differs", round, k);
 		}
 	}
+	/* An item's postings in two places (not the writer's shape): still right. */
+	{
+		size_t m = 0;
+		for (size_t it = 0; it < 10; it++) {
+			store_okey_make(&oks[it], rand_r(&seed) % 1000, "thcs-b", it + 1);
+			for (size_t v = 0; v < NV; v += 2)
+				p[m++] = (store_posting){vocab[v], &oks[it], (uint32_t)strlen(vocab[v]),
+				    store_term_pfx(vocab[v], strlen(vocab[v]))};
+		}
+		for (size_t v = 1; v < NV; v += 2) /* item 3 again, other terms */
+			p[m++] = (store_posting){vocab[v], &oks[3], (uint32_t)strlen(vocab[v]),
+			    store_term_pfx(vocab[v], strlen(vocab[v]))};
+		memcpy(ref, p, m * sizeof *p);
+		qsort(ref, m, sizeof *ref, ref_posting_cmp);
+		assert_int_equal(store_post_sort(p, m), 0);
+		for (size_t k = 0; k < m; k++)
+			if (p[k].term != ref[k].term || p[k].ok != ref[k].ok)
+				fail_msg("split item: posting %zu differs", k);
+	}
 	/* Many distinct terms equal in their first 8 bytes and length: probes
 	 * meet other terms' slots, which must stay apart. */
 	static char many[600][16];
