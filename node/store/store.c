@@ -272,31 +272,72 @@ edu_err store_terms_add_text(store_terms *t, const char *s)
 	return rv;
 }
 
-static int term_cmp(const void *a, const void *b, void *arg)
+static inline int term_cmp(const struct store_term *x, const struct store_term *y, const char *buf)
 {
-	const struct store_term *x = a, *y = b;
-	const char *buf = arg;
 	return store_term_cmp(x->pfx, buf + x->off, x->len, y->pfx, buf + y->off, y->len);
 }
 
+#define TERMS_RUN 16
+
+/* Sorts a[0..n) by term_cmp: insertion-sorted runs, then bottom-up merges
+ * through tmp (room for n). qsort_r spent most of its time calling the
+ * comparator and copying 16-byte entries with memcpy, for every token of
+ * every item at every node. Stable, n log n at worst. */
+static void terms_sort(struct store_term *a, struct store_term *tmp, size_t n, const char *buf)
+{
+	for (size_t lo = 0; lo < n; lo += TERMS_RUN) {
+		size_t hi = lo + TERMS_RUN < n ? lo + TERMS_RUN : n;
+		for (size_t i = lo + 1; i < hi; i++) {
+			struct store_term x = a[i];
+			size_t j = i;
+			for (; j > lo && term_cmp(&a[j - 1], &x, buf) > 0; j--)
+				a[j] = a[j - 1];
+			a[j] = x;
+		}
+	}
+	struct store_term *src = a, *dst = tmp;
+	for (size_t w = TERMS_RUN; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, o = lo;
+			while (i < mid && j < hi)
+				dst[o++] = term_cmp(&src[j], &src[i], buf) < 0 ? src[j++] : src[i++];
+			while (i < mid)
+				dst[o++] = src[i++];
+			while (j < hi)
+				dst[o++] = src[j++];
+		}
+		struct store_term *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof *a);
+}
+
 /* Sorts and deduplicates entries [from, n) (the tokens of one text set). */
-static void terms_finish_from(store_terms *t, size_t from)
+static edu_err terms_finish_from(store_terms *t, size_t from)
 {
 	if (t->n < from + 2)
-		return;
-	struct store_term *a = t->t + from;
+		return EDU_OK;
+	struct store_term *a = t->t + from, stack_tmp[256], *tmp = stack_tmp;
 	size_t n = t->n - from;
-	qsort_r(a, n, sizeof *a, term_cmp, t->buf);
+	if (n > sizeof stack_tmp / sizeof stack_tmp[0] && (tmp = malloc(n * sizeof *tmp)) == NULL)
+		return EDU_ENOMEM;
+	terms_sort(a, tmp, n, t->buf);
+	if (tmp != stack_tmp)
+		free(tmp);
 	size_t w = 1;
 	for (size_t i = 1; i < n; i++)
 		if (term_cmp(&a[w - 1], &a[i], t->buf) != 0)
 			a[w++] = a[i];
 	t->n = from + w;
+	return EDU_OK;
 }
 
-void store_terms_finish(store_terms *t)
+edu_err store_terms_finish(store_terms *t)
 {
-	terms_finish_from(t, 0);
+	return terms_finish_from(t, 0);
 }
 
 /* Appends the tokens of an item's title, summary and body to t as one sorted,
@@ -310,7 +351,7 @@ static edu_err terms_append_item(store_terms *t, const edu_item *it)
 	if (rv == EDU_OK)
 		rv = store_terms_add_text(t, it->body);
 	if (rv == EDU_OK)
-		terms_finish_from(t, from);
+		rv = terms_finish_from(t, from);
 	return rv;
 }
 

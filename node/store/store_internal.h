@@ -172,7 +172,7 @@ edu_err store_terms_add_text(store_terms *t, const char *s);
 edu_err store_terms_add_text_plain(store_terms *t, const char *s);
 /* Title, summary and body, then sorted and deduplicated. */
 edu_err store_terms_of_item(store_terms *t, const edu_item *it);
-void store_terms_finish(store_terms *t);
+edu_err store_terms_finish(store_terms *t); /* EDU_OK or EDU_ENOMEM */
 void store_terms_free(store_terms *t);
 
 edu_err store_counters_get(MDB_txn *txn, const edu_store *s, store_counters *c);

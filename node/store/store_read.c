@@ -353,7 +353,10 @@ static int search(qctx *q, const char *text)
 		rc = e == EDU_ENOMEM ? ENOMEM : EINVAL;
 		goto out;
 	}
-	store_terms_finish(&t);
+	if (store_terms_finish(&t) != EDU_OK) {
+		rc = ENOMEM;
+		goto out;
+	}
 	if (t.n == 0)
 		goto out; /* nothing searchable in q: no match */
 	n = t.n < EDU_STORE_QUERY_TOKENS_MAX ? t.n : EDU_STORE_QUERY_TOKENS_MAX;

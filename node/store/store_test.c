@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "store/store.h"
 #include "store/store_internal.h"
@@ -1440,6 +1441,42 @@ static void test_idle_release(void **state)
 	edu_store_close(s);
 }
 
+/* store_terms_finish sorts and deduplicates: on texts of 1 to 3,000 tokens
+ * (insertion runs, merges, the heap buffer past 256) from a vocabulary with
+ * shared 8-byte prefixes, the result is strictly ascending and holds every
+ * distinct word once. */
+static void test_terms_sort(void **state)
+{
+	unsigned seed = 5;
+	for (int round = 0; round < 30; round++) {
+		size_t ntok = round < 10 ? (size_t)round + 1 : 1 + (size_t)rand_r(&seed) % 3000;
+		bool used[400] = {false};
+		edu_buf text = EDU_BUF_INIT;
+		for (size_t k = 0; k < ntok; k++) {
+			int v = rand_r(&seed) % 400;
+			used[v] = true;
+			if (v < 200)
+				edu_buf_printf(&text, "w%d ", v);
+			else
+				edu_buf_printf(&text, "abcdefgh%d ", v); /* same first 8 bytes */
+		}
+		store_terms t = {0};
+		assert_int_equal(store_terms_add_text(&t, text.p), EDU_OK);
+		assert_int_equal(store_terms_finish(&t), EDU_OK);
+		size_t distinct = 0;
+		for (int v = 0; v < 400; v++)
+			distinct += used[v];
+		assert_int_equal(t.n, distinct);
+		for (size_t k = 1; k < t.n; k++) {
+			const struct store_term *x = &t.t[k - 1], *y = &t.t[k];
+			if (store_term_cmp(x->pfx, t.buf + x->off, x->len, y->pfx, t.buf + y->off, y->len) >= 0)
+				fail_msg("round %d: tokens %zu and %zu out of order", round, k - 1, k);
+		}
+		store_terms_free(&t);
+		edu_buf_free(&text);
+	}
+}
+
 /* The ASCII fast path of the search tokenizer gives exactly the token set of
  * node/text's walk, on fixed cases and on random mixes of ASCII and other
  * characters (marks, compatibility forms, đ, separators outside ASCII). */
@@ -1448,8 +1485,8 @@ static void terms_same(const char *text)
 	store_terms a = {0}, b = {0};
 	assert_int_equal(store_terms_add_text(&a, text), EDU_OK);
 	assert_int_equal(store_terms_add_text_plain(&b, text), EDU_OK);
-	store_terms_finish(&a);
-	store_terms_finish(&b);
+	assert_int_equal(store_terms_finish(&a), EDU_OK);
+	assert_int_equal(store_terms_finish(&b), EDU_OK);
 	if (a.n != b.n)
 		fail_msg("%zu tokens vs %zu for \"%.80s\"", a.n, b.n, text);
 	for (size_t i = 0; i < a.n; i++) {
@@ -2000,6 +2037,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_postings_migrate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_postings_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_sort, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_terms_sort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reindex_slices, setup, teardown),
 	};
 	edu_log_set_level(LOG_ERR);
