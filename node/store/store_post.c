@@ -525,8 +525,7 @@ int store_post_verify(MDB_txn *txn, MDB_dbi dbi, size_t *entries, char *why, siz
 #define GROUP_NONE UINT32_MAX
 
 typedef struct pgroup {
-	uint32_t first, last, n; /* postings of this term: a chain through next[] */
-	uint32_t rep;            /* one of them, for the term */
+	uint32_t first, last; /* postings of this term: a chain through next[] */
 } pgroup;
 
 static uint64_t term_hash(const store_posting *p)
@@ -546,7 +545,7 @@ static bool same_term(const store_posting *a, const store_posting *b)
 static int group_cmp(const void *pa, const void *pb, void *arg)
 {
 	const store_posting *p = arg;
-	const store_posting *a = &p[((const pgroup *)pa)->rep], *b = &p[((const pgroup *)pb)->rep];
+	const store_posting *a = &p[((const pgroup *)pa)->first], *b = &p[((const pgroup *)pb)->first];
 	return store_term_cmp(a->pfx, a->term, a->tlen, b->pfx, b->term, b->tlen);
 }
 
@@ -648,21 +647,19 @@ int store_post_sort(store_posting *p, size_t n)
 			goto done;
 		up = true;
 	}
-	rc = ENOMEM;
 	memset(slot, 0xFF, cap * sizeof *slot);
 	for (size_t i = 0; i < n; i++) {
 		size_t h = (size_t)term_hash(&p[i]) & (cap - 1);
-		while (slot[h] != GROUP_NONE && !same_term(&p[g[slot[h]].rep], &p[i]))
+		while (slot[h] != GROUP_NONE && !same_term(&p[g[slot[h]].first], &p[i]))
 			h = (h + 1) & (cap - 1);
 		next[i] = GROUP_NONE;
 		if (slot[h] == GROUP_NONE) {
 			slot[h] = (uint32_t)ng;
-			g[ng++] = (pgroup){(uint32_t)i, (uint32_t)i, 1, (uint32_t)i};
+			g[ng++] = (pgroup){(uint32_t)i, (uint32_t)i};
 		} else {
 			pgroup *gr = &g[slot[h]];
 			next[gr->last] = (uint32_t)i;
 			gr->last = (uint32_t)i;
-			gr->n++;
 		}
 	}
 	qsort_r(g, ng, sizeof *g, group_cmp, p);
