@@ -795,7 +795,7 @@ static void chain_leave(edu_agg *a, int child, int slot, bool committed)
 	pthread_mutex_unlock(&a->chain_mu);
 }
 
-/* "<unit>:<seq>" of a record that was put (so it reads), for a refusal. */
+/* "<unit>:<seq>" of a record, or "?" when it does not read, for a refusal. */
 static void record_id(const ProtobufCBinaryData *r, char id[EDU_ITEM_ID_MAX])
 {
 	edu_record_ref ref;
@@ -861,7 +861,6 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 		 * store decodes and validates the item once (put_record). */
 		if (edu_record_view(p->records[i].data, p->records[i].len, &ref) != EDU_OK ||
 		    !edu_item_peek(ref.item, ref.item_len, &h) || !edu_unit_id_valid(h.unit)) {
-			snprintf(ids[i], sizeof ids[i], "?");
 			snprintf(reasons[i], sizeof reasons[i], "undecodable record");
 			goto reject;
 		}
@@ -908,8 +907,7 @@ static nng_msg *on_push(edu_agg *a, int child, const Edunet__Wire__Push *p)
 		slot[i] = k++;
 		continue;
 	reject:
-		if (ids[i][0] == '\0') /* formatted only for a refusal: most records have none */
-			snprintf(ids[i], sizeof ids[i], "%s:%" PRIu64, h.unit, h.seq);
+		record_id(&p->records[i], ids[i]); /* only for a refusal: most records have none */
 		refusal_log(a, RL_RECORD, "rejected %s from %s: %s", ids[i], cu->id, reasons[i]);
 		edunet__wire__reject__init(&rej[nrej]);
 		rej[nrej].index = (uint32_t)i;

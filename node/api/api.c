@@ -241,12 +241,8 @@ static cJSON *item_body(edu_http_loop *l, struct evhttp_request *req, bool array
 	const char *p = body_text(l, req, array_ok, &len);
 	if (!p)
 		return NULL;
-	edu_err rv = edu_item_json_parse(p, len, &j, why, sizeof why);
-	if (rv != EDU_OK) {
-		if (rv == EDU_ENOMEM)
-			reply_err(l, req, 500, "out of memory");
-		else
-			reply_err(l, req, 400, "%s", why);
+	if (edu_item_json_parse(p, len, &j, why, sizeof why) != EDU_OK) {
+		reply_err(l, req, 400, "%s", why);
 		return NULL;
 	}
 	if (!cJSON_IsObject(j) && !(array_ok && cJSON_IsArray(j))) {
@@ -707,7 +703,8 @@ static void batch_reply(batch_op *o, const edu_put_result *res)
 	size_t created = 0, r = 0;
 	edu_err rv = edu_buf_reserve(&out, 32 + o->n_in * 80);
 	for (size_t i = 0; i < o->n_in && rv == EDU_OK; i++) {
-		rv = edu_buf_puts(&out, i ? "," : "{\"items\":[");
+		if ((rv = edu_buf_puts(&out, i ? "," : "{\"items\":[")) != EDU_OK)
+			break;
 		char *own = NULL;
 		const char *txt = o->failed_json[i];
 		if (txt == NULL) { /* the next record is this input's */
@@ -718,9 +715,9 @@ static void batch_reply(batch_op *o, const edu_put_result *res)
 			case EDU_PUT_DUPLICATE:
 				edu_item_id_format(id, it->unit, it->seq);
 				edu_time_format(pub, it->published, it->tz_offset_min);
-				if (rv == EDU_OK)
-					rv = edu_buf_printf(&out, "{\"id\":\"%s\",\"version\":%" PRIu32 ",\"published\":\"%s\"}",
-					    id, it->version, pub);
+				rv = edu_buf_printf(&out, "{\"id\":\"%s\",\"version\":%" PRIu32 ",\"published\":\"%s\"}",
+				    id, it->version, pub);
+				edu_log(LOG_DEBUG, "api: created %s v%" PRIu32 " (batch)", id, it->version);
 				created++;
 				continue;
 			case EDU_PUT_STALE:
@@ -737,10 +734,7 @@ static void batch_reply(batch_op *o, const edu_put_result *res)
 				break;
 			}
 		}
-		if (txt == NULL)
-			rv = EDU_ENOMEM; /* item_err_text failed */
-		else if (rv == EDU_OK)
-			rv = edu_buf_puts(&out, txt);
+		rv = txt ? edu_buf_puts(&out, txt) : EDU_ENOMEM; /* NULL: item_err_text failed */
 		free(own);
 	}
 	if (rv == EDU_OK)

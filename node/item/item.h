@@ -151,7 +151,7 @@ struct json_t *edu_item_to_json(const edu_item *it, bool with_body);
  * into *out (caller frees with cJSON_Delete): EDU_EINVAL with why ("bad JSON
  * at line L column C...") when it is not valid UTF-8, contains a NUL byte or
  * the escape \u0000 (cJSON would cut the string there), is not JSON, or has
- * text after the value; EDU_ENOMEM. */
+ * text after the value (cJSON reports running out of memory as bad JSON). */
 struct cJSON;
 edu_err edu_item_json_parse(const char *p, size_t len, struct cJSON **out, char *why, size_t whylen);
 /* Fills the user-editable fields of *it from a JSON object (create/update

@@ -170,12 +170,10 @@ edu_err edu_item_json_parse(const char *p, size_t len, struct cJSON **out, char 
 	}
 	cJSON *j = cJSON_ParseWithLengthOpts(p, len, &end, false);
 	if (j == NULL) {
-		/* end is where the parse stopped; NULL only when out of memory */
-		if (end == NULL)
-			return EDU_ENOMEM;
-		line_col(p, end < p + len ? end : p + len, &line, &col);
-		snprintf(why, whylen, "bad JSON at line %d column %d%s", line, col,
-		    end >= p + len ? ": unexpected end of input" : "");
+		/* end: where the parse stopped (cJSON reports running out of
+		 * memory the same way, at the position reached). */
+		line_col(p, end && end < p + len ? end : p + len, &line, &col);
+		snprintf(why, whylen, "bad JSON at line %d column %d", line, col);
 		return EDU_EINVAL;
 	}
 	while (end < p + len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
